@@ -1,0 +1,19 @@
+/**
+ * `npm run bench`: every benchmark in one process, so that ratios compare
+ * figures measured in the same run on the same (shared, noisy) machine.
+ * Set BENCH_ONLY=primitives (comma-separated) to run a subset.
+ */
+import os from 'node:os';
+import { benchPrimitives } from './primitives.ts';
+import { benchMemory, benchService } from './service.ts';
+
+const only = process.env.BENCH_ONLY?.split(',').map((s) => s.trim());
+const wants = (name: string) => !only || only.includes(name);
+
+const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
+console.log(`# twofold benchmarks\n`);
+console.log(`node ${process.version}, ${os.platform()} ${os.arch()}, ${os.cpus().length} × ${cpu}, ${new Date().toISOString()}`);
+
+if (wants('primitives')) await benchPrimitives();
+if (wants('service')) await benchService();
+if (wants('memory')) await benchMemory();

@@ -1,0 +1,43 @@
+/**
+ * Every code an {@link MfaError} can carry. Errors are for misuse,
+ * configuration and store failures; expected outcomes (a wrong code, an
+ * expired challenge) are `{ ok: false, reason }` values instead.
+ */
+export type MfaErrorCode =
+  /** `secretKey` (or one of `previousSecretKeys`) decodes to fewer than 32 bytes. */
+  | 'weak_secret_key'
+  /** A constructor or function option is out of range or of the wrong type. */
+  | 'invalid_option'
+  /** A function argument is of the wrong type or shape (not user input to the service). */
+  | 'invalid_argument'
+  /** A TOTP secret is not valid base32 or is too short. */
+  | 'invalid_secret'
+  /** An otpauth URI could not be built or parsed. */
+  | 'invalid_uri'
+  /** A sealed value was tampered with, truncated, or sealed under an unknown key or for another user. */
+  | 'seal_invalid'
+  /** A store kept losing compare-and-set races beyond the retry bound. */
+  | 'store_conflict'
+  /** A store returned something that breaks its contract. */
+  | 'store_contract';
+
+/**
+ * The one error class twofold throws. Switch on `code`, never on `message`.
+ * Messages name the offending option or argument but never contain secrets,
+ * codes or hashes.
+ */
+export class MfaError extends Error {
+  /** Stable, machine-readable reason. */
+  readonly code: MfaErrorCode;
+
+  constructor(code: MfaErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'MfaError';
+    this.code = code;
+  }
+}
+
+/** True when `value` is an {@link MfaError}, optionally with the given code. */
+export function isMfaError(value: unknown, code?: MfaErrorCode): value is MfaError {
+  return value instanceof MfaError && (code === undefined || value.code === code);
+}

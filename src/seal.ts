@@ -1,0 +1,274 @@
+import { createCipheriv, createDecipheriv, createSecretKey, randomBytes, type KeyObject } from 'node:crypto';
+import { inspect } from 'node:util';
+import { hkdf } from '@noble/hashes/hkdf.js';
+import { sha256 } from '@noble/hashes/sha2.js';
+import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils.js';
+import { MfaError } from './errors.ts';
+
+/** Minimum root key length: 256 bits, the AES-256 key size. */
+const MIN_KEY_BYTES = 32;
+const VERSION = 'v1';
+const IV_BYTES = 12;
+const TAG_BYTES = 16;
+/** Far above any sealed TOTP secret or code set; bounds the work on garbage input. */
+const MAX_SEALED_CHARS = 65_536;
+const SEALED_FORMAT = /^v1\.([0-9a-f]{8})\.([A-Za-z0-9_-]+)$/;
+const DEFAULT_PURPOSE = 'default';
+
+/** Purposes of the HMAC subkeys a {@link KeyRing} hands out. */
+export type MacPurpose = 'challenge' | 'recovery-code' | 'email-token';
+const MAC_PURPOSES: readonly MacPurpose[] = ['challenge', 'recovery-code', 'email-token'];
+
+/**
+ * Decodes a root key given as raw bytes, a hex string (only hex digits, even
+ * length; surrounding whitespace ignored) or base64/base64url, and requires
+ * at least 32 bytes so every derived key has full AES-256/HMAC-SHA256
+ * strength. `optionName` is the name errors use; the key never appears in them.
+ *
+ * @throws {MfaError} `weak_secret_key` when it decodes to fewer than 32 bytes,
+ * `invalid_option` when it is not bytes or a decodable string.
+ */
+export function parseSecretKey(key: Uint8Array | string, optionName = 'secretKey'): Uint8Array {
+  let bytes: Uint8Array;
+  if (key instanceof Uint8Array) {
+    bytes = Uint8Array.from(key);
+  } else if (typeof key === 'string') {
+    bytes = decodeKeyString(key.trim(), optionName);
+  } else {
+    throw new MfaError('invalid_option', `${optionName} must be a Uint8Array or a hex or base64 string`);
+  }
+  if (bytes.length < MIN_KEY_BYTES) {
+    throw new MfaError(
+      'weak_secret_key',
+      `${optionName} must be at least ${MIN_KEY_BYTES} random bytes, it decodes to ${bytes.length}`,
+    );
+  }
+  return bytes;
+}
+
+function decodeKeyString(text: string, optionName: string): Uint8Array {
+  if (/^(?:[0-9a-fA-F]{2})*$/.test(text)) return Uint8Array.from(Buffer.from(text, 'hex'));
+  const unpadded = text.replace(/={1,2}$/, '');
+  if (/^[A-Za-z0-9+/]+$/.test(unpadded) || /^[A-Za-z0-9_-]+$/.test(unpadded)) {
+    const bytes = Buffer.from(unpadded, 'base64');
+    // Canonical only: rejects a length of 4n+1 and stray bits in the last character.
+    if (bytes.toString('base64').replace(/=+$/, '') === unpadded.replace(/-/g, '+').replace(/_/g, '/')) {
+      return Uint8Array.from(bytes);
+    }
+  }
+  throw new MfaError('invalid_option', `${optionName} is neither hex nor base64`);
+}
+
+/**
+ * The keys derived from `secretKey` (current) and `previousSecretKeys`
+ * (rotation): seals secrets at rest and hands out HMAC subkeys. Safe to log:
+ * `JSON.stringify` and `util.inspect` show key ids only, and no key byte is
+ * reachable through a property.
+ */
+export interface KeyRing {
+  /**
+   * Seals small plaintext with AES-256-GCM under the current key, bound to
+   * `userId` and `purpose` (associated data), so a sealed value copied to
+   * another user or field does not open (`purpose` defaults to 'default').
+   * A fresh random 96-bit IV per call keeps IV collisions negligible well
+   * past any realistic number of seals (NIST SP 800-38D allows 2^32 per key).
+   * Returns `v1.<keyId>.<base64url(iv ‖ ciphertext ‖ tag)>`.
+   */
+  seal(plaintext: Uint8Array | string, userId: string, purpose?: string): string;
+  /**
+   * Opens a sealed value with whichever ring key its key id names.
+   * @throws {MfaError} `seal_invalid` on any tampering, truncation, wrong user,
+   * wrong purpose, unknown key id, or a value that is not a sealed string.
+   */
+  open(sealed: string, userId: string, purpose?: string): Uint8Array;
+  /** {@link KeyRing.open}, decoded as UTF-8 (`seal_invalid` if it is not UTF-8). */
+  openText(sealed: string, userId: string, purpose?: string): string;
+  /** Key id of the current key. */
+  readonly currentKeyId: string;
+  /**
+   * Key id in a sealed value's header, known to this ring or not, or null when
+   * it is not a sealed value. Differs from `currentKeyId`: re-seal it.
+   */
+  keyIdOf(sealed: string): string | null;
+  /**
+   * HMAC-SHA256 subkeys for `purpose`: the current key's first, then each
+   * previous key's. Sign with the first, accept a match under any. Fresh
+   * copies on every call.
+   */
+  macKeys(purpose: MacPurpose): readonly Uint8Array[];
+  /** The key ids, current first: all that logging a ring shows. */
+  toJSON(): { keyIds: string[] };
+}
+
+/** Options of {@link createKeyRing}. */
+export interface KeyRingOptions {
+  /** Current root key, at least 32 random bytes (raw, hex or base64). */
+  secretKey: Uint8Array | string;
+  /** Retired root keys, still accepted to open and verify during a rotation. */
+  previousSecretKeys?: readonly (Uint8Array | string)[];
+}
+
+/**
+ * Builds a {@link KeyRing}. Each root key yields, by HKDF-SHA256 under distinct
+ * `twofold/v1/...` labels, an AES-256 sealing key, one HMAC key per
+ * {@link MacPurpose}, and a 32-bit key id: independent outputs, so the id
+ * reveals nothing about any subkey, and no subkey serves two purposes.
+ *
+ * @throws {MfaError} `weak_secret_key` or `invalid_option` as {@link parseSecretKey}.
+ */
+export function createKeyRing(options: KeyRingOptions): KeyRing {
+  if (typeof options !== 'object' || options === null) {
+    throw new MfaError('invalid_option', 'createKeyRing: options must be an object');
+  }
+  const { secretKey, previousSecretKeys = [] } = options;
+  if (!Array.isArray(previousSecretKeys)) {
+    throw new MfaError('invalid_option', 'previousSecretKeys must be an array');
+  }
+  const roots = [
+    parseSecretKey(secretKey, 'secretKey'),
+    ...previousSecretKeys.map((key, i) => parseSecretKey(key, `previousSecretKeys[${i}]`)),
+  ];
+  return new SealingKeyRing(roots.map(deriveKeys));
+}
+
+interface DerivedKeys {
+  keyId: string;
+  sealKey: KeyObject;
+  macKeys: Record<MacPurpose, Uint8Array>;
+}
+
+function deriveKeys(root: Uint8Array): DerivedKeys {
+  const derive = (label: string, length: number) =>
+    hkdf(sha256, root, undefined, utf8ToBytes(`twofold/v1/${label}`), length);
+  const macKeys = {} as Record<MacPurpose, Uint8Array>;
+  for (const purpose of MAC_PURPOSES) macKeys[purpose] = derive(purpose, 32);
+  return { keyId: bytesToHex(derive('key-id', 4)), sealKey: createSecretKey(derive('seal', 32)), macKeys };
+}
+
+class SealingKeyRing implements KeyRing {
+  readonly #keys: readonly DerivedKeys[];
+  readonly currentKeyId: string;
+
+  constructor(keys: DerivedKeys[]) {
+    this.#keys = keys;
+    this.currentKeyId = keys[0]!.keyId;
+  }
+
+  seal(plaintext: Uint8Array | string, userId: string, purpose: string = DEFAULT_PURPOSE): string {
+    let data: Uint8Array;
+    if (typeof plaintext === 'string') data = utf8(plaintext, 'plaintext');
+    else if (plaintext instanceof Uint8Array) data = plaintext;
+    else throw new MfaError('invalid_argument', 'seal: plaintext must be a string or a Uint8Array');
+    const binding = checkBinding(userId, purpose);
+    const current = this.#keys[0]!;
+    const iv = randomBytes(IV_BYTES);
+    const cipher = createCipheriv('aes-256-gcm', current.sealKey, iv, { authTagLength: TAG_BYTES });
+    cipher.setAAD(associatedData(current.keyId, binding));
+    const body = Buffer.concat([iv, cipher.update(data), cipher.final(), cipher.getAuthTag()]);
+    return `${VERSION}.${current.keyId}.${body.toString('base64url')}`;
+  }
+
+  open(sealed: string, userId: string, purpose: string = DEFAULT_PURPOSE): Uint8Array {
+    const binding = checkBinding(userId, purpose);
+    const parsed = parseSealed(sealed);
+    if (parsed === null || parsed.body.length < IV_BYTES + TAG_BYTES) throw sealInvalid();
+    const { keyId, body } = parsed;
+    const iv = body.subarray(0, IV_BYTES);
+    const ciphertext = body.subarray(IV_BYTES, body.length - TAG_BYTES);
+    const tag = body.subarray(body.length - TAG_BYTES);
+    // Two root keys may share a 32-bit id; try each, the tag tells them apart.
+    for (const key of this.#keys) {
+      if (key.keyId !== keyId) continue;
+      const decipher = createDecipheriv('aes-256-gcm', key.sealKey, iv, { authTagLength: TAG_BYTES });
+      decipher.setAAD(associatedData(keyId, binding));
+      decipher.setAuthTag(tag);
+      try {
+        return new Uint8Array(Buffer.concat([decipher.update(ciphertext), decipher.final()]));
+      } catch {
+        // Authentication failed under this key.
+      }
+    }
+    throw sealInvalid();
+  }
+
+  openText(sealed: string, userId: string, purpose: string = DEFAULT_PURPOSE): string {
+    const bytes = this.open(sealed, userId, purpose);
+    try {
+      return new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes);
+    } catch {
+      throw sealInvalid();
+    }
+  }
+
+  keyIdOf(sealed: string): string | null {
+    return parseSealed(sealed)?.keyId ?? null;
+  }
+
+  macKeys(purpose: MacPurpose): readonly Uint8Array[] {
+    if (!MAC_PURPOSES.includes(purpose)) {
+      throw new MfaError('invalid_argument', `macKeys: purpose must be one of ${MAC_PURPOSES.join(', ')}`);
+    }
+    return this.#keys.map((key) => Uint8Array.from(key.macKeys[purpose]));
+  }
+
+  toJSON(): { keyIds: string[] } {
+    return { keyIds: this.#keys.map((key) => key.keyId) };
+  }
+
+  [inspect.custom](): string {
+    return `KeyRing ${inspect(this.toJSON())}`;
+  }
+}
+
+function parseSealed(sealed: unknown): { keyId: string; body: Buffer } | null {
+  if (typeof sealed !== 'string' || sealed.length > MAX_SEALED_CHARS) return null;
+  const match = SEALED_FORMAT.exec(sealed);
+  if (match === null) return null;
+  const [, keyId, encoded] = match as unknown as [string, string, string];
+  const body = Buffer.from(encoded, 'base64url');
+  // Canonical encoding only, so one sealed value has exactly one spelling.
+  if (body.toString('base64url') !== encoded) return null;
+  return { keyId, body };
+}
+
+type Binding = readonly [userId: Uint8Array, purpose: Uint8Array];
+
+function checkBinding(userId: unknown, purpose: unknown): Binding {
+  if (typeof userId !== 'string' || userId.length === 0) {
+    throw new MfaError('invalid_argument', 'userId must be a non-empty string');
+  }
+  if (typeof purpose !== 'string') {
+    throw new MfaError('invalid_argument', 'purpose must be a string');
+  }
+  return [utf8(userId, 'userId'), utf8(purpose, 'purpose')];
+}
+
+/**
+ * `v1 ‖ keyId ‖ userId ‖ purpose`, each length-prefixed, so no two different
+ * (userId, purpose) pairs share associated data: ("ab", "c") ≠ ("a", "bc").
+ */
+function associatedData(keyId: string, [userId, purpose]: Binding): Uint8Array {
+  return lengthPrefixed([VERSION, keyId, userId, purpose]);
+}
+
+function lengthPrefixed(fields: readonly (string | Uint8Array)[]): Uint8Array {
+  const parts = fields.map((field) => (typeof field === 'string' ? Buffer.from(field, 'utf8') : field));
+  const out = Buffer.alloc(parts.reduce((sum, part) => sum + 4 + part.length, 0));
+  let offset = 0;
+  for (const part of parts) {
+    offset = out.writeUInt32BE(part.length, offset);
+    out.set(part, offset);
+    offset += part.length;
+  }
+  return out;
+}
+
+/** UTF-8 bytes of a well-formed string: a lone surrogate would become U+FFFD and collide with others. */
+function utf8(text: string, name: string): Uint8Array {
+  if (/\p{Cs}/u.test(text)) throw new MfaError('invalid_argument', `${name} must be well-formed Unicode`);
+  return Buffer.from(text, 'utf8');
+}
+
+function sealInvalid(): MfaError {
+  return new MfaError('seal_invalid', 'sealed value is invalid, tampered with, or not for this user, purpose or key ring');
+}
