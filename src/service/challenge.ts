@@ -1,0 +1,63 @@
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+
+/**
+ * Login challenges: what `startLogin` hands the host after the password step
+ * and `verifyLogin` takes back. Stateless and signed (HMAC-SHA256 under the
+ * key ring's challenge subkey), so they cannot be forged or moved to another
+ * user; single use comes from the user record (spent ids, epoch).
+ *
+ * Layout: `c1.<userId b64url>.<expiresAt>.<epoch>.<id>.<mac b64url>`.
+ */
+
+export interface ChallengeClaims {
+  userId: string;
+  expiresAt: number;
+  /** The record's `challengeEpoch` at issue; a changed epoch kills the challenge. */
+  epoch: number;
+  /** Random id, recorded as spent after a success. */
+  id: string;
+}
+
+/** Longer strings are refused before any parsing or hashing. */
+const MAX_CHALLENGE_LENGTH = 65_536;
+const PREFIX = 'c1';
+
+function mac(key: Uint8Array, payload: string): Buffer {
+  return createHmac('sha256', key).update(payload).digest();
+}
+
+export function signChallenge(key: Uint8Array, claims: Omit<ChallengeClaims, 'id'>): { challenge: string; id: string } {
+  const id = randomBytes(16).toString('base64url');
+  const payload = `${PREFIX}.${Buffer.from(claims.userId, 'utf8').toString('base64url')}.${claims.expiresAt}.${claims.epoch}.${id}`;
+  return { challenge: `${payload}.${mac(key, payload).toString('base64url')}`, id };
+}
+
+const INTEGER = /^(0|[1-9][0-9]{0,15})$/;
+const B64URL = /^[A-Za-z0-9_-]*$/;
+
+/**
+ * The claims of a challenge whose signature verifies under one of `keys`,
+ * or null for anything else (wrong type, malformed, forged, foreign key).
+ * Expiry is the caller's to check.
+ */
+export function openChallenge(keys: readonly Uint8Array[], challenge: unknown): ChallengeClaims | null {
+  if (typeof challenge !== 'string' || challenge.length > MAX_CHALLENGE_LENGTH) return null;
+  const parts = challenge.split('.');
+  if (parts.length !== 6) return null;
+  const [prefix, user, expiresAt, epoch, id, signature] = parts as [string, string, string, string, string, string];
+  if (prefix !== PREFIX || !INTEGER.test(expiresAt) || !INTEGER.test(epoch)) return null;
+  if (!B64URL.test(user) || !B64URL.test(id) || !B64URL.test(signature) || id.length !== 22 || signature.length !== 43) return null;
+  const given = Buffer.from(signature, 'base64url');
+  // Canonical spelling only: 43 characters carry 258 bits and the decoder ignores the 2 spare ones.
+  if (given.toString('base64url') !== signature) return null;
+  const payload = challenge.slice(0, challenge.length - signature.length - 1);
+  let valid = false;
+  for (const key of keys) {
+    // Constant-time compare; every key is tried so timing does not tell which matched.
+    if (timingSafeEqual(mac(key, payload), given)) valid = true;
+  }
+  if (!valid) return null;
+  const userBytes = Buffer.from(user, 'base64url');
+  const userId = userBytes.toString('utf8');
+  return { userId, expiresAt: Number(expiresAt), epoch: Number(epoch), id };
+}

@@ -1,0 +1,128 @@
+/**
+ * Result values of {@link MfaService} methods. Every expected outcome is a
+ * value: `{ ok: true, ... }` or `{ ok: false, reason }`, with `reason` a
+ * string-literal union so a `switch` over it is exhaustive.
+ */
+
+/** A second factor presented by the user: a TOTP code or a recovery code. */
+export type Proof = { totp: string } | { recoveryCode: string };
+
+/** Which kind of proof succeeded. */
+export type ProofMethod = 'totp' | 'recovery_code';
+
+/** The MFA state of a user. `locked` is an `enabled` user who may not try codes now. */
+export type MfaState = 'registered' | 'enrolling' | 'enabled' | 'locked';
+
+/** Why a proof (TOTP or recovery code) was refused. */
+export type ProofFailure =
+  /** Not a well-formed code or proof object; nothing was evaluated and no failure counted. */
+  | 'malformed'
+  /** Wrong code; counts towards the lockout. */
+  | 'invalid_code'
+  /** A TOTP code for a time step already used (or earlier); counts towards the lockout. */
+  | 'replayed'
+  /** The user is locked; the code was not evaluated. */
+  | 'locked'
+  /** The user has no enabled second factor. */
+  | 'not_enrolled';
+
+export type Failure<R extends string> = { ok: false; reason: R };
+
+export interface LockedFailure {
+  ok: false;
+  reason: 'locked';
+  /** When codes will be evaluated again (ms since epoch), or null for a lock that lasts until `unlock` or email recovery. */
+  retryAt: number | null;
+}
+
+export interface ProofFailureResult {
+  ok: false;
+  reason: Exclude<ProofFailure, 'locked'>;
+  /** Failures left before the account locks (present for `invalid_code` and `replayed`). */
+  attemptsLeft?: number;
+}
+
+export interface StatusResult {
+  state: MfaState;
+  /** Unused recovery codes (0 unless enabled). */
+  recoveryCodesRemaining: number;
+  /** Whether a recovery-code set is waiting to be shown once. */
+  recoveryCodesUnrevealed: boolean;
+  /** Present while locked: ms since epoch, or null until `unlock`/email recovery. */
+  lockedUntil?: number | null;
+  /** Present while an email recovery is pending. */
+  pendingEmailRecovery?: { requestedAt: number; notBefore: number; expiresAt: number };
+  /** Present while enrolling: when the pending enrollment expires. */
+  enrollmentExpiresAt?: number;
+}
+
+export interface BeginEnrollmentSuccess {
+  ok: true;
+  /** Base32 secret for manual entry: show it to the user, never log or store it. */
+  secret: string;
+  /** otpauth:// URI (holds the secret). */
+  uri: string;
+  /** PNG data URL of the QR code of `uri`. */
+  qrDataUrl: string;
+  /** The pending enrollment must be confirmed before this instant (ms since epoch). */
+  expiresAt: number;
+}
+export type BeginEnrollmentResult = BeginEnrollmentSuccess | Failure<'already_enabled' | 'locked'>;
+
+export type ConfirmEnrollmentResult =
+  | { ok: true }
+  | Failure<'not_enrolling' | 'already_enabled' | 'expired' | 'malformed' | 'invalid_code'>;
+
+export type RevealRecoveryCodesResult =
+  | {
+      ok: true;
+      /** The codes as shown to the user, `XXXX-XXXX-XXXX-XXXX-XXXX-XXXX`. */
+      codes: string[];
+      /** A ready-to-save text file holding every code and how to use them. */
+      text: string;
+      /** Suggested file name for `text`. */
+      filename: string;
+    }
+  | Failure<'already_revealed' | 'not_enrolled'>;
+
+export type RegenerateRecoveryCodesResult = { ok: true; method: ProofMethod } | ProofFailureResult | LockedFailure;
+
+export type StartLoginResult =
+  | { ok: true; mfaRequired: false }
+  | {
+      ok: true;
+      mfaRequired: true;
+      /** Opaque, signed, single-use. Keep it server-side (a pending-login session field), never in a URL. */
+      challenge: string;
+      expiresAt: number;
+    }
+  /** `mfaRequired: true` is set here too, so `if (!r.mfaRequired) createSession()` can never let a locked user in. */
+  | (LockedFailure & { mfaRequired: true });
+
+export type VerifyLoginResult =
+  | { ok: true; userId: string; method: ProofMethod; recoveryCodesRemaining: number }
+  | ProofFailureResult
+  | LockedFailure
+  | Failure<'challenge_invalid' | 'challenge_expired'>;
+
+export type DisableResult = { ok: true; method: ProofMethod } | ProofFailureResult | LockedFailure;
+
+export type RequestEmailRecoveryResult =
+  | {
+      ok: true;
+      /** Send this to the user's verified email address as a link; never log it. */
+      token: string;
+      /** The token works from this instant (after the waiting period). */
+      notBefore: number;
+      expiresAt: number;
+    }
+  | Failure<'not_enrolled'>;
+
+export type CompleteEmailRecoveryResult =
+  | { ok: true }
+  | Failure<'too_early' | 'expired' | 'cancelled' | 'invalid_token' | 'not_requested' | 'malformed'>;
+
+export type CancelEmailRecoveryResult = { ok: true } | Failure<'not_requested'>;
+
+export type LockResult = { ok: true };
+export type UnlockResult = { ok: true } | Failure<'not_locked'>;

@@ -1,0 +1,97 @@
+import { MfaError } from '../errors.ts';
+import type { MfaRecord, RecoveryCodeStore, UserStore, VersionedRecord } from './types.ts';
+
+/**
+ * In-process {@link UserStore}: the embedded default for one app server and
+ * for tests. Records are kept as JSON text, so callers can never mutate
+ * stored state through a returned object, and every record it accepts is one
+ * a database adapter can store too. Atomic because nothing awaits between
+ * the version check and the write.
+ */
+export class MemoryUserStore implements UserStore {
+  readonly #records = new Map<string, { json: string; version: number }>();
+
+  async get(userId: string): Promise<VersionedRecord | null> {
+    const entry = this.#records.get(userId);
+    return entry ? { record: JSON.parse(entry.json) as MfaRecord, version: entry.version } : null;
+  }
+
+  async put(userId: string, record: MfaRecord, expectedVersion: number | null): Promise<boolean> {
+    const json = JSON.stringify(record);
+    const entry = this.#records.get(userId);
+    if ((entry?.version ?? null) !== expectedVersion) return false;
+    this.#records.set(userId, { json, version: (expectedVersion ?? 0) + 1 });
+    return true;
+  }
+
+  /** Number of users with a record. */
+  get size(): number {
+    return this.#records.size;
+  }
+}
+
+const HASH = /^[0-9a-f]{64}$/;
+const HASH_BYTES = 32;
+
+function hashBytes(hash: string): Buffer {
+  if (typeof hash !== 'string' || !HASH.test(hash)) {
+    throw new MfaError('invalid_argument', 'recovery-code hashes must be 64 lowercase hex characters');
+  }
+  return Buffer.from(hash, 'hex');
+}
+
+/**
+ * In-process {@link RecoveryCodeStore}. A user's set is one buffer of
+ * 32-byte hashes plus a used flag per hash (about 0.4 KB for 10 codes), so
+ * 100,000 enrolled users fit in a few tens of MB.
+ */
+export class MemoryRecoveryCodeStore implements RecoveryCodeStore {
+  readonly #sets = new Map<string, { hashes: Buffer; used: Uint8Array; generation: number }>();
+
+  async replace(userId: string, hashes: readonly string[], generation: number): Promise<void> {
+    if (!Number.isSafeInteger(generation) || generation < 0) {
+      throw new MfaError('invalid_argument', 'generation must be a non-negative safe integer');
+    }
+    const buffer = Buffer.alloc(hashes.length * HASH_BYTES);
+    hashes.forEach((hash, i) => hashBytes(hash).copy(buffer, i * HASH_BYTES));
+    const current = this.#sets.get(userId);
+    if (current && generation <= current.generation) return;
+    this.#sets.set(userId, { hashes: buffer, used: new Uint8Array(hashes.length), generation });
+  }
+
+  async consume(userId: string, hash: string): Promise<boolean> {
+    const i = this.#find(userId, hash);
+    if (i === -1) return false;
+    const set = this.#sets.get(userId)!;
+    if (set.used[i]) return false;
+    set.used[i] = 1;
+    return true;
+  }
+
+  async restore(userId: string, hash: string): Promise<void> {
+    const i = this.#find(userId, hash);
+    if (i !== -1) this.#sets.get(userId)!.used[i] = 0;
+  }
+
+  async countUnused(userId: string): Promise<number> {
+    const set = this.#sets.get(userId);
+    if (!set) return 0;
+    let unused = 0;
+    for (const flag of set.used) if (flag === 0) unused++;
+    return unused;
+  }
+
+  async clear(userId: string): Promise<void> {
+    this.#sets.delete(userId);
+  }
+
+  #find(userId: string, hash: string): number {
+    const wanted = hashBytes(hash);
+    const set = this.#sets.get(userId);
+    if (!set) return -1;
+    for (let i = 0; i < set.used.length; i++) {
+      if (wanted.equals(set.hashes.subarray(i * HASH_BYTES, (i + 1) * HASH_BYTES))) return i;
+    }
+    return -1;
+  }
+}

@@ -1,0 +1,153 @@
+import { createHash } from 'node:crypto';
+import type { MfaRecord } from '../stores/types.ts';
+
+/**
+ * A valid {@link MfaRecord} with every field populated (an enabled user
+ * with a pending enrollment, a lock, spent challenges and a pending email
+ * recovery), so a round trip through a store exercises every field shape:
+ * sealed-looking strings, unicode, large integers, a nested object and an
+ * array of objects. Each call returns a fresh object; `overrides` replace
+ * top-level fields.
+ *
+ * @example
+ * ```ts
+ * await users.put('alice', sampleRecord({ lastStep: 58_800_001 }), null);
+ * ```
+ */
+export function sampleRecord(overrides: Partial<MfaRecord> = {}): MfaRecord {
+  return {
+    schema: 1,
+    state: 'enabled',
+    secret: 'v1.k0.8Jq2fQ9b0cXo3mZrUeY1Tg-_Wd5vHnKpLsA7iBtC',
+    algorithm: 'SHA512',
+    digits: 8,
+    period: 60,
+    accountName: 'Zoë Ångström 🔐 "quoted" \\ back',
+    enabledAt: 1_700_000_000_123,
+    pendingSecret: 'v1.k1.Qm9ndXMtcGVuZGluZy1zZWNyZXQtZm9yLXRlc3Rz',
+    pendingExpiresAt: 1_700_000_600_123,
+    lastStep: 58_800_000,
+    recoveryCodeSet: 'k3x9Q0Zb_mWf-2LrTcYv1A',
+    recoveryCodeGeneration: 3,
+    unrevealedCodes: 'v1.k0.c2VhbGVkLXJlY292ZXJ5LWNvZGVzLXBsYWludGV4dA',
+    recoveryCodesCreatedAt: 1_700_000_000_456,
+    failures: 3,
+    failuresSinceSuccess: 17,
+    lockCount: 2,
+    lockedUntil: 1_700_003_600_000,
+    lockedIndefinitely: false,
+    lockReason: "support: l'utilisateur a dit « non » \u0000 \n\t עברית",
+    challengeEpoch: 41,
+    spentChallenges: [
+      { id: 'AAAAAAAAAAAAAAAAAAAAAA', expiresAt: 1_700_000_300_000 },
+      { id: 'zzzzzzzzzzzzzzzzzzzzzz', expiresAt: 1_700_000_300_001 },
+    ],
+    emailRecovery: {
+      tokenHash: 'a'.repeat(64),
+      requestedAt: 1_700_000_000_000,
+      notBefore: 1_700_086_400_000,
+      expiresAt: 1_700_259_200_000,
+      status: 'pending',
+    },
+    ...overrides,
+  };
+}
+
+/** `length` characters that no compression or prefix index can shorten, the same on every run. */
+function incompressible(length: number, seed: string): string {
+  let out = '';
+  let block = seed;
+  while (out.length < length) {
+    block = createHash('sha256').update(block).digest('base64url');
+    out += block;
+  }
+  return out.slice(0, length);
+}
+
+const LONG_ID = `${incompressible(10_239, 'twofold/awkward-long-id')}a`;
+
+/**
+ * User ids that break adapters which escape, collate, truncate, trim,
+ * case-fold, normalize or pattern-match keys: SQL and Lua/Redis
+ * metacharacters, NULs, whitespace, unicode (combining marks, RTL, emoji),
+ * JavaScript prototype names, and ids that differ from each other only by a
+ * trailing NUL, case, a trailing space, Unicode normalization or their last
+ * character of 10 KB. Every entry is distinct and a valid service user id
+ * (non-empty, well-formed, at most 16,384 UTF-16 units); a store must keep
+ * each one exactly and never confuse two of them.
+ */
+export const awkwardUserIds: readonly string[] = Object.freeze([
+  // SQL quoting and injection
+  "'",
+  '"',
+  '\\',
+  "O'Brien",
+  '"quoted"',
+  'back\\slash',
+  "\\'",
+  "''",
+  "'; DROP TABLE users; --",
+  "' OR '1'='1",
+  '$1',
+  '?',
+  // LIKE / glob patterns
+  '%',
+  '_',
+  'us%',
+  'u_er',
+  '[a-z]*',
+  // NUL and control characters
+  '\u0000',
+  'user\u0000',
+  '\u0000user',
+  'us\u0000er',
+  '\\x00',
+  'line\nbreak',
+  'line\r\nbreak',
+  'tab\tbed',
+  // case, whitespace, normalization: distinct ids
+  'user',
+  'User',
+  'USER',
+  'user ',
+  ' user',
+  'straße',
+  'STRASSE',
+  'e\u0301',
+  '\u00e9',
+  '\u200Buser',
+  '\uFEFFuser',
+  // unicode, RTL, emoji
+  'émoji 🔐👩‍💻',
+  '\u202Eresu',
+  'مستخدم',
+  'משתמש',
+  '用户',
+  // Redis / Lua / key separators
+  '{}',
+  '{user}',
+  '*',
+  'user:*',
+  'a:b',
+  ':',
+  'twofold:users:user',
+  'KEYS *',
+  '${id}',
+  // paths, markup, numbers and JavaScript names
+  '../../etc/passwd',
+  'a/b',
+  'a.b',
+  '<script>alert(1)</script>',
+  '0',
+  '1',
+  '01',
+  '1.0',
+  'null',
+  'undefined',
+  '__proto__',
+  'constructor',
+  'hasOwnProperty',
+  // 10 KB, and the same but for the last character
+  LONG_ID,
+  `${LONG_ID.slice(0, -1)}b`,
+]);

@@ -1,0 +1,214 @@
+/**
+ * Shared set-up for the service tests: a clock moved by hand, a service over
+ * memory stores that collects its events, and helpers for the flow
+ * (enroll, log in, codes at a given instant). Tests never sleep.
+ */
+import { expect } from 'vitest';
+import { generateTotp } from '../../src/index.ts';
+import type { TotpAlgorithm, TotpDigits } from '../../src/otp/index.ts';
+import type { MfaEvent, MfaEventType } from '../../src/service/events.ts';
+import { MfaService } from '../../src/service/mfa-service.ts';
+import type { MfaServiceOptions } from '../../src/service/options.ts';
+import type { Proof, VerifyLoginResult } from '../../src/service/results.ts';
+import { MemoryRecoveryCodeStore, MemoryUserStore, type MfaRecord } from '../../src/stores/index.ts';
+
+export const SECOND = 1000;
+export const MINUTE = 60 * SECOND;
+export const HOUR = 60 * MINUTE;
+export const DAY = 24 * HOUR;
+
+/** Root keys (hex, 32 bytes). */
+export const KEY_1 = '11'.repeat(32);
+export const KEY_2 = '22'.repeat(32);
+export const KEY_3 = '33'.repeat(32);
+
+/** 2025-01-01T00:00:05Z: five seconds into a 30 s TOTP step. */
+export const T0 = Date.UTC(2025, 0, 1) + 5 * SECOND;
+
+/** A clock moved only by the test. */
+export class Clock {
+  ms: number;
+  constructor(start = T0) {
+    this.ms = start;
+  }
+  readonly now = (): number => this.ms;
+  advance(ms: number): number {
+    this.ms += ms;
+    return this.ms;
+  }
+  set(ms: number): number {
+    this.ms = ms;
+    return this.ms;
+  }
+}
+
+/** TOTP parameters a code is computed with (defaults: SHA1/6/30). */
+export interface CodeParams {
+  algorithm?: TotpAlgorithm;
+  digits?: TotpDigits;
+  period?: number;
+}
+
+/** The TOTP code of `secret` at `ms`. */
+export function codeAt(secret: string, ms: number, params: CodeParams = {}): string {
+  return generateTotp(secret, { now: ms, ...params });
+}
+
+/** A well-formed code that matches no step of the window `±reach` around `ms`. */
+export function wrongCodeAt(secret: string, ms: number, params: CodeParams = {}, reach = 3): string {
+  const period = (params.period ?? 30) * SECOND;
+  const digits = params.digits ?? 6;
+  const taken = new Set<string>();
+  for (let d = -reach; d <= reach; d++) taken.add(codeAt(secret, ms + d * period, params));
+  let n = Number(codeAt(secret, ms, params));
+  let code: string;
+  do {
+    n = (n + 1) % 10 ** digits;
+    code = String(n).padStart(digits, '0');
+  } while (taken.has(code));
+  return code;
+}
+
+/** Narrow a result to its `ok: true` branch, failing the test (with the result) otherwise. */
+export function ok<T extends { ok: boolean }>(result: T): Extract<T, { ok: true }> {
+  expect(result, `expected ok, got ${JSON.stringify(result)}`).toMatchObject({ ok: true });
+  return result as Extract<T, { ok: true }>;
+}
+
+export interface Enrolled {
+  userId: string;
+  /** Base32 secret as shown for manual entry. */
+  secret: string;
+  uri: string;
+  /** The revealed recovery codes, formatted. */
+  codes: string[];
+  /** When the enrollment was confirmed (its code's step is spent). */
+  confirmedAt: number;
+}
+
+export type ServiceOverrides = Partial<Omit<MfaServiceOptions, 'users' | 'recoveryCodes'>>;
+
+/** One service over memory stores and a hand clock; more services can share the stores and clock. */
+export class Harness {
+  readonly clock: Clock;
+  readonly users: MemoryUserStore;
+  readonly codes: MemoryRecoveryCodeStore;
+  readonly events: MfaEvent[] = [];
+  readonly mfa: MfaService;
+  readonly overrides: ServiceOverrides;
+
+  constructor(overrides: ServiceOverrides = {}, stores?: { users?: MemoryUserStore; codes?: MemoryRecoveryCodeStore; clock?: Clock }) {
+    this.clock = stores?.clock ?? new Clock();
+    this.users = stores?.users ?? new MemoryUserStore();
+    this.codes = stores?.codes ?? new MemoryRecoveryCodeStore();
+    this.overrides = overrides;
+    this.mfa = this.service(overrides);
+  }
+
+  /** Options for a service on this harness's stores and clock, collecting events. */
+  options(overrides: ServiceOverrides = this.overrides): MfaServiceOptions {
+    return {
+      issuer: 'Example App',
+      secretKey: KEY_1,
+      now: this.clock.now,
+      onEvent: (event) => {
+        this.events.push(event);
+      },
+      ...overrides,
+      users: this.users,
+      recoveryCodes: this.codes,
+    };
+  }
+
+  /** Another service instance over the same stores and clock. */
+  service(overrides: ServiceOverrides = this.overrides): MfaService {
+    return new MfaService(this.options(overrides));
+  }
+
+  get now(): number {
+    return this.clock.ms;
+  }
+
+  /** The raw record the UserStore holds, or null. */
+  async record(userId: string): Promise<MfaRecord | null> {
+    return (await this.users.get(userId))?.record ?? null;
+  }
+
+  /** The events of one type, in order. */
+  eventsOf<T extends MfaEventType>(type: T): Extract<MfaEvent, { type: T }>[] {
+    return this.events.filter((e): e is Extract<MfaEvent, { type: T }> => e.type === type);
+  }
+
+  /** The `type`s of events emitted since `from`. */
+  typesSince(from: number): MfaEventType[] {
+    return this.events.slice(from).map((e) => e.type);
+  }
+
+  /** begin + confirm (with the current code) + reveal. */
+  async enroll(userId: string, mfa: MfaService = this.mfa, params: CodeParams = {}): Promise<Enrolled> {
+    const accountName = /^[\w.-]{1,100}$/.test(userId) ? `${userId}@example.com` : 'user@example.com';
+    const begun = ok(await mfa.beginEnrollment(userId, { accountName }));
+    ok(await mfa.confirmEnrollment(userId, codeAt(begun.secret, this.now, params)));
+    const confirmedAt = this.now;
+    const revealed = ok(await mfa.revealRecoveryCodes(userId));
+    return { userId, secret: begun.secret, uri: begun.uri, codes: revealed.codes, confirmedAt };
+  }
+
+  /** A challenge from startLogin (which must require MFA). */
+  async challenge(userId: string, mfa: MfaService = this.mfa): Promise<string> {
+    const started = await mfa.startLogin(userId);
+    expect(started, `startLogin: ${JSON.stringify(started)}`).toMatchObject({ ok: true, mfaRequired: true });
+    return (started as { challenge: string }).challenge;
+  }
+
+  /** startLogin + verifyLogin. */
+  async login(userId: string, proof: Proof, mfa: MfaService = this.mfa): Promise<VerifyLoginResult> {
+    return mfa.verifyLogin(await this.challenge(userId, mfa), proof);
+  }
+
+  /** Move to a later TOTP step and return its code (never replayed). */
+  freshCode(secret: string, params: CodeParams = {}): string {
+    this.clock.advance((params.period ?? 30) * SECOND);
+    return codeAt(secret, this.now, params);
+  }
+
+  /** A wrong but well-formed code for now. */
+  wrongCode(secret: string, params: CodeParams = {}): string {
+    return wrongCodeAt(secret, this.now, params);
+  }
+}
+
+/** Every string leaf of a value (keys too), for scanning what the service hands out. */
+export function stringsIn(value: unknown, out: string[] = [], seen = new Set<unknown>()): string[] {
+  if (typeof value === 'string') out.push(value);
+  else if (typeof value === 'object' && value !== null && !seen.has(value)) {
+    seen.add(value);
+    if (value instanceof Error) {
+      out.push(value.message, value.name, String(value.stack ?? ''));
+      const code = (value as { code?: unknown }).code;
+      if (typeof code === 'string') out.push(code);
+    }
+    for (const [key, inner] of Object.entries(value)) {
+      out.push(key);
+      stringsIn(inner, out, seen);
+    }
+  }
+  return out;
+}
+
+/** Assert no string in `haystack` contains any of `needles` (case-insensitive). */
+export function expectNoSecrets(haystack: readonly string[], needles: readonly string[], label = ''): void {
+  const lower = haystack.map((s) => s.toLowerCase());
+  for (const needle of needles) {
+    if (needle.length < 6) throw new Error(`needle too short to scan for: ${needle.length}`);
+    const n = needle.toLowerCase();
+    const hit = lower.findIndex((s) => s.includes(n));
+    expect(hit, `${label}: found a secret (${needle.slice(0, 4)}…) in an output string`).toBe(-1);
+  }
+}
+
+/** Forms of a recovery code someone could leak: formatted, canonical, any case. */
+export function recoveryCodeForms(code: string): string[] {
+  const canonical = code.replace(/-/g, '');
+  return [code, canonical];
+}
