@@ -138,3 +138,77 @@ export function printTable(title: string, rows: Array<{ result: Result; baseline
     );
   }
 }
+
+export interface PairedResult {
+  baseline: Result;
+  candidate: Result;
+  /** Median over pairs of candidate ops/s ÷ baseline ops/s. */
+  ratio: number;
+  /** 25th and 75th percentile of the per-pair ratios. */
+  ratioIqr: [number, number];
+}
+
+/**
+ * Ratio of two synchronous cases measured in alternating short slices of
+ * process CPU time, so that both see the same machine state; the median of
+ * the per-pair ratios is reported. This is what the ratio targets are judged on.
+ */
+export function measurePaired(
+  baselineName: string,
+  baseline: () => unknown,
+  candidateName: string,
+  candidate: () => unknown,
+  pairs = Number(process.env.BENCH_PAIRS ?? 61),
+  sliceMs = 60,
+): PairedResult {
+  // Timed in process CPU time, so that moments when another tenant of the
+  // shared machine has the core do not count against either side.
+  const cpuMs = () => {
+    const { user, system } = process.cpuUsage();
+    return (user + system) / 1000;
+  };
+  const slice = (fn: () => unknown) => {
+    let ops = 0;
+    const start = cpuMs();
+    const end = start + sliceMs;
+    let now = start;
+    while (now < end) {
+      for (let i = 0; i < 50; i++) sink = fn();
+      ops += 50;
+      now = cpuMs();
+    }
+    return (ops * 1000) / (now - start);
+  };
+  slice(baseline);
+  slice(candidate);
+  const base: number[] = [];
+  const cand: number[] = [];
+  const ratios: number[] = [];
+  for (let i = 0; i < pairs; i++) {
+    // Alternate which goes first, so neither always gets the warmer slot.
+    const [b, c] = i % 2 === 0 ? [slice(baseline), slice(candidate)] : (() => { const c2 = slice(candidate); return [slice(baseline), c2]; })();
+    base.push(b);
+    cand.push(c);
+    ratios.push(c / b);
+  }
+  const b = median(base);
+  const c = median(cand);
+  return {
+    baseline: { name: baselineName, opsPerSec: b, medianUs: 1e6 / b },
+    candidate: { name: candidateName, opsPerSec: c, medianUs: 1e6 / c },
+    ratio: median(ratios),
+    ratioIqr: [percentile(ratios, 25), percentile(ratios, 75)],
+  };
+}
+
+/** Print paired ratios against their targets. */
+export function printPaired(title: string, rows: Array<{ paired: PairedResult; target: string }>): void {
+  console.log(`\n## ${title}\n`);
+  console.log('| case | ops/s | baseline | baseline ops/s | ratio (median of pairs) | IQR | target |');
+  console.log('|---|---:|---|---:|---:|---|---|');
+  for (const { paired, target } of rows) {
+    console.log(
+      `| ${paired.candidate.name} | ${fmt(paired.candidate.opsPerSec)} | ${paired.baseline.name} | ${fmt(paired.baseline.opsPerSec)} | ${fmt(paired.ratio, 2)}× | ${fmt(paired.ratioIqr[0], 2)}–${fmt(paired.ratioIqr[1], 2)} | ${target} |`,
+    );
+  }
+}

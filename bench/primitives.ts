@@ -14,7 +14,7 @@ import {
   verifyTotp,
 } from '../src/index.ts';
 import { createKeyRing } from '../src/seal.ts';
-import { measureAsync, measureSync, printTable, type Result } from './harness.ts';
+import { measureAsync, measurePaired, measureSync, printPaired, printTable, type Result } from './harness.ts';
 
 /** A fixed instant in the middle of a 30 s step, so nothing crosses a boundary mid-run. */
 const NOW = 1_764_000_015_000;
@@ -59,6 +59,20 @@ export async function benchPrimitives(): Promise<Record<string, Result>> {
   const otpauthValid = measureSync('otpauth validate valid', () =>
     OTPAuth.TOTP.validate({ token: valid, secret: OTPAuth.Secret.fromBase32(secret), timestamp: NOW, window: 1 }),
   );
+
+  const rawName = 'raw node:crypto HMAC+truncate ×3';
+  printPaired('TOTP targets (alternating slices, same run)', [
+    { paired: measurePaired(rawName, () => rawSteps(3), 'verifyTotp invalid (±1, 3 HMACs)', () => verifyTotp(secret, invalid, { now: NOW })), target: '≥ 0.8×' },
+    { paired: measurePaired(rawName, () => rawSteps(3), 'verifyTotp valid current step', () => verifyTotp(secret, valid, { now: NOW })), target: '≥ 2×' },
+    {
+      paired: measurePaired('otplib verifySync invalid (±1)', () => otplibVerifySync({ secret, token: invalid, epoch: NOW / 1000, epochTolerance: 30 }), 'verifyTotp invalid (±1, 3 HMACs)', () => verifyTotp(secret, invalid, { now: NOW })),
+      target: '> 1×',
+    },
+    {
+      paired: measurePaired('otpauth validate invalid (±1)', () => OTPAuth.TOTP.validate({ token: invalid, secret: OTPAuth.Secret.fromBase32(secret), timestamp: NOW, window: 1 }), 'verifyTotp invalid (±1, 3 HMACs)', () => verifyTotp(secret, invalid, { now: NOW })),
+      target: '> 1×',
+    },
+  ]);
 
   printTable('TOTP (ratio to the raw node:crypto limit for the same number of steps)', [
     { result: raw3 },

@@ -26,8 +26,10 @@ export type ProofFailure =
   /** The user has no enabled second factor. */
   | 'not_enrolled';
 
+/** An expected failure: `ok: false` and a string-literal `reason`. */
 export type Failure<R extends string> = { ok: false; reason: R };
 
+/** The user is locked: codes were not evaluated. */
 export interface LockedFailure {
   ok: false;
   reason: 'locked';
@@ -35,6 +37,7 @@ export interface LockedFailure {
   retryAt: number | null;
 }
 
+/** A refused proof other than a lock. */
 export interface ProofFailureResult {
   ok: false;
   reason: Exclude<ProofFailure, 'locked'>;
@@ -42,6 +45,7 @@ export interface ProofFailureResult {
   attemptsLeft?: number;
 }
 
+/** What {@link MfaService.status} reports. Holds no secret. */
 export interface StatusResult {
   state: MfaState;
   /** Unused recovery codes (0 unless enabled). */
@@ -56,6 +60,7 @@ export interface StatusResult {
   enrollmentExpiresAt?: number;
 }
 
+/** A started enrollment: show `qrDataUrl` and `secret` to the user, then ask for a code. */
 export interface BeginEnrollmentSuccess {
   ok: true;
   /** Base32 secret for manual entry: show it to the user, never log or store it. */
@@ -67,12 +72,15 @@ export interface BeginEnrollmentSuccess {
   /** The pending enrollment must be confirmed before this instant (ms since epoch). */
   expiresAt: number;
 }
+/** Result of `beginEnrollment`. */
 export type BeginEnrollmentResult = BeginEnrollmentSuccess | Failure<'already_enabled' | 'locked'>;
 
+/** Result of `confirmEnrollment`. */
 export type ConfirmEnrollmentResult =
   | { ok: true }
   | Failure<'not_enrolling' | 'already_enabled' | 'expired' | 'malformed' | 'invalid_code'>;
 
+/** Result of `revealRecoveryCodes`: the plaintext codes, exactly once. */
 export type RevealRecoveryCodesResult =
   | {
       ok: true;
@@ -85,8 +93,10 @@ export type RevealRecoveryCodesResult =
     }
   | Failure<'already_revealed' | 'not_enrolled'>;
 
+/** Result of `regenerateRecoveryCodes`; `method` is the kind of proof that was accepted. */
 export type RegenerateRecoveryCodesResult = { ok: true; method: ProofMethod } | ProofFailureResult | LockedFailure;
 
+/** Result of `startLogin`: whether the host may create a session now, or must ask for the second factor. */
 export type StartLoginResult =
   | { ok: true; mfaRequired: false }
   | {
@@ -99,14 +109,17 @@ export type StartLoginResult =
   /** `mfaRequired: true` is set here too, so `if (!r.mfaRequired) createSession()` can never let a locked user in. */
   | (LockedFailure & { mfaRequired: true });
 
+/** Result of `verifyLogin`: on `ok: true`, and only then, the host creates the session for `userId`. */
 export type VerifyLoginResult =
   | { ok: true; userId: string; method: ProofMethod; recoveryCodesRemaining: number }
   | ProofFailureResult
   | LockedFailure
   | Failure<'challenge_invalid' | 'challenge_expired'>;
 
+/** Result of `disable`. */
 export type DisableResult = { ok: true; method: ProofMethod } | ProofFailureResult | LockedFailure;
 
+/** Result of `requestEmailRecovery`. */
 export type RequestEmailRecoveryResult =
   | {
       ok: true;
@@ -118,11 +131,15 @@ export type RequestEmailRecoveryResult =
     }
   | Failure<'not_enrolled'>;
 
+/** Result of `completeEmailRecovery`. */
 export type CompleteEmailRecoveryResult =
   | { ok: true }
   | Failure<'too_early' | 'expired' | 'cancelled' | 'invalid_token' | 'not_requested' | 'malformed'>;
 
+/** Result of `cancelEmailRecovery`. */
 export type CancelEmailRecoveryResult = { ok: true } | Failure<'not_requested'>;
 
+/** Result of `lock`. */
 export type LockResult = { ok: true };
+/** Result of `unlock`: `not_locked` when there was no lock to end. */
 export type UnlockResult = { ok: true } | Failure<'not_locked'>;
