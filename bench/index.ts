@@ -5,6 +5,7 @@
  */
 import os from 'node:os';
 import { benchPrimitives } from './primitives.ts';
+import { benchHttp } from './http.ts';
 import { benchMemory, benchService } from './service.ts';
 
 const only = process.env.BENCH_ONLY?.split(',').map((s) => s.trim());
@@ -16,4 +17,5 @@ console.log(`node ${process.version}, ${os.platform()} ${os.arch()}, ${os.cpus()
 
 if (wants('primitives')) await benchPrimitives();
 if (wants('service')) await benchService();
+if (wants('http')) await benchHttp();
 if (wants('memory')) await benchMemory();

@@ -1,0 +1,212 @@
+/**
+ * The example host: an Express app that keeps its own users, passwords and
+ * sessions and uses twofold for the second factor. `createApp` builds it
+ * without listening, so tests can inject a clock, a cheap scrypt cost, a
+ * rate limit and production mode.
+ *
+ * Host-side security, and where it lives:
+ * - CSRF tokens on every POST ............................ csrf.ts
+ * - session cookie httpOnly, SameSite=Lax, Secure in prod  sessions.ts
+ * - session id rotated at the password step and after MFA  routes/login.ts, sessions.ts (signIn)
+ * - other sessions ended when MFA is turned on or off .... onEvent below, sessions.ts
+ * - security headers and CSP (helmet) .................... below
+ * - rate limit on the password and code forms ............ below
+ * - passwords: scrypt, random salt, constant-time compare,
+ *   same work and words for unknown users ................ accounts.ts, routes/login.ts
+ * - no request logging; secrets never in URLs except the
+ *   emailed recovery link ................................ routes/recover.ts
+ * - every interpolated value HTML-escaped ................ html.ts
+ */
+import express, { type ErrorRequestHandler, type Express, type Request, type Response } from 'express';
+import { rateLimit } from 'express-rate-limit';
+import session from 'express-session';
+import helmet from 'helmet';
+import { fileURLToPath } from 'node:url';
+import { MemoryRecoveryCodeStore, MemoryUserStore, MfaService, type MfaEvent } from 'twofold';
+import { Accounts, type ScryptCost } from './accounts.ts';
+import type { AppContext } from './context.ts';
+import { csrfProtection } from './csrf.ts';
+import { emailForEvent } from './emails.ts';
+import { Outbox } from './outbox.ts';
+import { sendPage } from './page.ts';
+import { accountRoutes } from './routes/account.ts';
+import { devRoutes } from './routes/dev.ts';
+import { enrollmentRoutes } from './routes/enrollment.ts';
+import { loginRoutes } from './routes/login.ts';
+import { recoverRoutes } from './routes/recover.ts';
+import { signupRoutes } from './routes/signup.ts';
+import { enforceSessionGeneration, sessionMiddleware } from './sessions.ts';
+import { homePage, messagePage } from './views/pages.ts';
+
+export interface CreateAppOptions {
+  /** twofold's root key, >= 32 bytes (bytes, hex or base64). */
+  secretKey: Uint8Array | string;
+  /** Signs the session cookie. */
+  sessionSecret: string;
+  /** Secure cookies, `trust proxy`, HSTS, no dev outbox. Default false. */
+  production?: boolean;
+  /** Origin for emailed links (required in production; see routes/recover.ts). */
+  publicUrl?: string;
+  /** Clock in ms since epoch, shared by twofold, pages and emails. Default `Date.now`. */
+  now?: () => number;
+  /** Waiting period of email recovery. Default 24 h. */
+  emailRecoveryDelayMs?: number;
+  /** Password hashing cost; tests use a cheap one. Default OWASP's (accounts.ts). */
+  scryptCost?: ScryptCost;
+  /** POSTs per IP per window to /login* and to /signup (counted apart). Default 20 per minute. */
+  rateLimit?: { windowMs: number; limit: number };
+  /** Name shown in authenticator apps. Default 'twofold example'. */
+  issuer?: string;
+}
+
+export interface ExampleApp {
+  app: Express;
+  mfa: MfaService;
+  outbox: Outbox;
+  accounts: Accounts;
+  /** Where sessions live (tests look inside to check what a session holds). */
+  sessions: session.Store;
+}
+
+const HOUR = 3_600_000;
+/** After the waiting period the emailed link stays usable this long. */
+const EMAIL_RECOVERY_WINDOW_MS = 48 * HOUR;
+
+/** Events after which every existing session of the user ends. */
+const ENDS_SESSIONS: ReadonlySet<MfaEvent['type']> = new Set(['mfa.enabled', 'mfa.disabled', 'email_recovery.completed']);
+
+export function createApp(options: CreateAppOptions): ExampleApp {
+  const production = options.production ?? false;
+  if (production && options.publicUrl === undefined) throw new Error('createApp: publicUrl is required in production');
+  const now = options.now ?? Date.now;
+  const emailRecoveryDelayMs = options.emailRecoveryDelayMs ?? 24 * HOUR;
+  const accounts = new Accounts(options.scryptCost ? { scryptCost: options.scryptCost } : {});
+  const outbox = new Outbox(now);
+
+  const mfa = new MfaService({
+    issuer: options.issuer ?? 'twofold example',
+    secretKey: options.secretKey,
+    users: new MemoryUserStore(),
+    recoveryCodes: new MemoryRecoveryCodeStore(),
+    now,
+    recovery: { emailDelayMs: emailRecoveryDelayMs, emailTtlMs: emailRecoveryDelayMs + EMAIL_RECOVERY_WINDOW_MS },
+    onEvent: (event) => {
+      const account = accounts.byId(event.userId);
+      if (account === undefined) return;
+      // A change of the second factor ends every session created before it
+      // (the route that made the change re-stamps its own session).
+      if (ENDS_SESSIONS.has(event.type)) accounts.endSessions(account.id);
+      const email = emailForEvent(event, account);
+      if (email) outbox.send({ to: account.email, ...email });
+    },
+  });
+
+  const ctx: AppContext = { mfa, accounts, outbox, now, production, publicUrl: options.publicUrl, emailRecoveryDelayMs };
+  const app = express();
+
+  // Behind one TLS-terminating proxy in production: trust its X-Forwarded-Proto
+  // (Secure cookies) and X-Forwarded-For (rate limit per client). Never in
+  // development, where anyone could send those headers.
+  if (production) app.set('trust proxy', 1);
+
+  app.use(
+    helmet({
+      contentSecurityPolicy: {
+        useDefaults: false,
+        directives: {
+          defaultSrc: ["'self'"],
+          // No JavaScript at all: the pages work without it, and injected script cannot run.
+          scriptSrc: ["'none'"],
+          scriptSrcAttr: ["'none'"],
+          // One static stylesheet, no inline styles.
+          styleSrc: ["'self'"],
+          // data: for the QR code, which twofold renders as a PNG data URL.
+          // (The recovery-codes download is a data: link; CSP does not govern downloads.)
+          imgSrc: ["'self'", 'data:'],
+          fontSrc: ["'self'"],
+          connectSrc: ["'self'"],
+          objectSrc: ["'none'"],
+          baseUri: ["'none'"],
+          formAction: ["'self'"],
+          frameAncestors: ["'none'"],
+          // Only in production: on http://localhost it would break the demo.
+          ...(production ? { upgradeInsecureRequests: [] } : {}),
+        },
+      },
+      xFrameOptions: { action: 'deny' },
+      // HSTS only where there is HTTPS to insist on.
+      strictTransportSecurity: production,
+      // helmet's default no-referrer: the token in the recovery link never leaves in a Referer.
+      referrerPolicy: { policy: 'no-referrer' },
+    }),
+  );
+
+  // Static files before sessions: a stylesheet needs no session (and creates none).
+  app.use(express.static(fileURLToPath(new URL('./public/', import.meta.url)), { index: false }));
+
+  // In memory, like everything in this example. A fleet of servers needs a shared store (Redis, PostgreSQL).
+  const sessions = new session.MemoryStore();
+  app.use(sessionMiddleware({ secret: options.sessionSecret, production, store: sessions }));
+  app.use(enforceSessionGeneration(accounts));
+  // Small forms only. Bodies are never logged: they hold passwords and codes.
+  app.use(express.urlencoded({ extended: false, limit: '8kb', parameterLimit: 20 }));
+  // Pages show secrets (QR, recovery codes) and personal state: keep them out of every cache.
+  app.use((_req, res, next) => {
+    res.set('Cache-Control', 'no-store');
+    next();
+  });
+
+  // Password guessing and code guessing both go through /login*: limit per IP.
+  // (twofold's lockout protects each user's codes; this protects the password step.)
+  const limit = options.rateLimit ?? { windowMs: 60_000, limit: 20 };
+  const limiter = () =>
+    rateLimit({
+      windowMs: limit.windowMs,
+      limit: limit.limit,
+      standardHeaders: 'draft-8',
+      legacyHeaders: false,
+      skip: (req) => req.method !== 'POST',
+      handler: (req: Request, res: Response) =>
+        sendPage(ctx, req, res, {
+          title: 'Too many attempts',
+          status: 429,
+          body: (page) => messagePage(page, 'Too many attempts from your network. Wait a minute and try again.'),
+        }),
+    });
+  app.use('/login', limiter());
+  app.use('/signup', limiter());
+
+  app.use(
+    csrfProtection((req, res) =>
+      sendPage(ctx, req, res, {
+        title: 'Form expired',
+        status: 403,
+        body: (page) => messagePage(page, 'This form was too old or did not come from this site. Go back, reload the page and try again.'),
+      }),
+    ),
+  );
+
+  app.get('/', (req, res) => sendPage(ctx, req, res, { title: 'Welcome', body: (page) => homePage(page) }));
+  app.use(signupRoutes(ctx));
+  app.use(loginRoutes(ctx));
+  app.use(recoverRoutes(ctx));
+  app.use(accountRoutes(ctx));
+  app.use(enrollmentRoutes(ctx));
+  if (!production) app.use(devRoutes(ctx));
+
+  app.use((req, res) => {
+    sendPage(ctx, req, res, { title: 'Not found', status: 404, body: (page) => messagePage(page, 'There is no page here.') });
+  });
+
+  const onError: ErrorRequestHandler = (error: unknown, _req, res, _next) => {
+    const status = (error as { status?: unknown } | null)?.status;
+    const clientError = typeof status === 'number' && status >= 400 && status < 500;
+    // The stack only, never the request: its body may hold a password or a code.
+    if (!clientError) console.error('twofold example: request failed:', error instanceof Error ? error.stack : String(error));
+    if (res.headersSent) return;
+    res.status(clientError ? status : 500).type('text/plain').send(clientError ? 'Bad request' : 'Something went wrong');
+  };
+  app.use(onError);
+
+  return { app, mfa, outbox, accounts, sessions };
+}

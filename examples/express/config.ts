@@ -1,0 +1,133 @@
+/**
+ * The example's configuration, read from environment variables. Parsing is
+ * pure (no printing, no process access) so it can be tested as a table;
+ * server.ts prints the warnings. Error messages name the variable, never a
+ * secret value.
+ */
+import { randomBytes } from 'node:crypto';
+
+export interface Config {
+  /** TCP port; 0 lets the OS pick one. */
+  port: number;
+  /** Root key of twofold (seals TOTP secrets, signs challenges): >= 32 bytes. */
+  secretKey: Uint8Array;
+  /** How long an email recovery waits before its link works. */
+  emailRecoveryDelayMs: number;
+  /** Signs the session cookie. */
+  sessionSecret: string;
+  /** `NODE_ENV === 'production'`: secure cookies, trusted proxy, no dev outbox. */
+  production: boolean;
+  /** Origin used in emailed links, e.g. `https://app.example.com`; required in production. */
+  publicUrl: string | undefined;
+  /** Things worth telling the person starting the server. */
+  warnings: string[];
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+const MIN_KEY_BYTES = 32;
+const MIN_SESSION_SECRET_CHARS = 32;
+const UNIT_MS: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+const DEFAULT_EMAIL_RECOVERY_DELAY_MS = 24 * UNIT_MS.h!;
+/** Longer waits help nobody, and the token must also live a while after the wait. */
+const MAX_EMAIL_RECOVERY_DELAY_MS = 30 * UNIT_MS.d!;
+
+/**
+ * A duration in ms: a whole or decimal number of seconds (`90`), or a number
+ * with a unit: `500ms`, `30s`, `5m`, `24h`, `1d`. Null when it is none of
+ * these or not a whole number of ms.
+ */
+export function parseDuration(text: string): number | null {
+  const match = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$/.exec(text);
+  if (!match) return null;
+  const ms = Number(match[1]) * UNIT_MS[match[2] ?? 's']!;
+  return Number.isSafeInteger(ms) ? ms : null;
+}
+
+/**
+ * The bytes of a key written as hex (only hex digits, even length) or as
+ * base64/base64url (padding optional), the forms twofold's `secretKey`
+ * accepts; hex wins when a string is both. Null when it is neither.
+ */
+export function parseKey(text: string): Uint8Array | null {
+  const trimmed = text.trim();
+  if (trimmed === '') return null;
+  if (/^(?:[0-9a-fA-F]{2})+$/.test(trimmed)) return Uint8Array.from(Buffer.from(trimmed, 'hex'));
+  const unpadded = trimmed.replace(/={1,2}$/, '');
+  if (!/^[A-Za-z0-9+/]+$/.test(unpadded) && !/^[A-Za-z0-9_-]+$/.test(unpadded)) return null;
+  const bytes = Buffer.from(unpadded, 'base64');
+  // Canonical only: a truncated or mistyped key must not decode to something else.
+  const canonical = bytes.toString('base64').replace(/=+$/, '');
+  return canonical === unpadded.replace(/-/g, '+').replace(/_/g, '/') ? Uint8Array.from(bytes) : null;
+}
+
+function parsePort(text: string | undefined): number {
+  if (text === undefined || text.trim() === '') return 3000;
+  const port = /^\s*\d+\s*$/.test(text) ? Number(text) : NaN;
+  if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new ConfigError('PORT must be an integer from 0 to 65535');
+  return port;
+}
+
+function parsePublicUrl(text: string | undefined): string | undefined {
+  if (text === undefined || text.trim() === '') return undefined;
+  let url: URL;
+  try {
+    url = new URL(text.trim());
+  } catch {
+    throw new ConfigError('PUBLIC_URL must be an absolute http(s) URL such as https://app.example.com');
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ConfigError('PUBLIC_URL must start with http:// or https://');
+  return url.origin;
+}
+
+/** Read the configuration from `env` (usually `process.env`). Throws {@link ConfigError} on a bad value. */
+export function loadConfig(env: Readonly<Record<string, string | undefined>>): Config {
+  const warnings: string[] = [];
+  const production = env.NODE_ENV === 'production';
+
+  let secretKey: Uint8Array;
+  if (env.TWOFOLD_SECRET_KEY === undefined || env.TWOFOLD_SECRET_KEY.trim() === '') {
+    secretKey = randomBytes(MIN_KEY_BYTES);
+    warnings.push(
+      'TWOFOLD_SECRET_KEY is not set: using a random key, so enrolled secrets will not survive a restart. ' +
+        'Set one with: export TWOFOLD_SECRET_KEY=$(openssl rand -base64 32)',
+    );
+  } else {
+    const key = parseKey(env.TWOFOLD_SECRET_KEY);
+    if (key === null) throw new ConfigError('TWOFOLD_SECRET_KEY must be hex or base64');
+    if (key.length < MIN_KEY_BYTES) {
+      throw new ConfigError(`TWOFOLD_SECRET_KEY must decode to at least ${MIN_KEY_BYTES} bytes, it decodes to ${key.length}`);
+    }
+    secretKey = key;
+  }
+
+  let emailRecoveryDelayMs = DEFAULT_EMAIL_RECOVERY_DELAY_MS;
+  if (env.EMAIL_RECOVERY_DELAY !== undefined && env.EMAIL_RECOVERY_DELAY.trim() !== '') {
+    const ms = parseDuration(env.EMAIL_RECOVERY_DELAY);
+    if (ms === null) {
+      throw new ConfigError('EMAIL_RECOVERY_DELAY must be a number of seconds or a duration such as 500ms, 30s, 5m, 24h or 1d');
+    }
+    if (ms > MAX_EMAIL_RECOVERY_DELAY_MS) throw new ConfigError('EMAIL_RECOVERY_DELAY must be at most 30 days');
+    emailRecoveryDelayMs = ms;
+  }
+
+  let sessionSecret: string;
+  if (env.SESSION_SECRET === undefined || env.SESSION_SECRET === '') {
+    sessionSecret = randomBytes(32).toString('base64url');
+    warnings.push('SESSION_SECRET is not set: using a random one, so sessions end when the server restarts.');
+  } else {
+    if (env.SESSION_SECRET.length < MIN_SESSION_SECRET_CHARS) {
+      throw new ConfigError(`SESSION_SECRET must be at least ${MIN_SESSION_SECRET_CHARS} characters`);
+    }
+    sessionSecret = env.SESSION_SECRET;
+  }
+
+  const publicUrl = parsePublicUrl(env.PUBLIC_URL);
+  // Emailed links must not be built from the request's Host header, which a
+  // client controls; in development the request is trusted for convenience.
+  if (production && publicUrl === undefined) throw new ConfigError('PUBLIC_URL is required when NODE_ENV=production');
+
+  return { port: parsePort(env.PORT), secretKey, emailRecoveryDelayMs, sessionSecret, production, publicUrl, warnings };
+}

@@ -1,0 +1,16 @@
+/** What every route of the example needs: twofold, the host's accounts and outbox, and settings. */
+import type { MfaService } from 'twofold';
+import type { Accounts } from './accounts.ts';
+import type { Outbox } from './outbox.ts';
+
+export interface AppContext {
+  mfa: MfaService;
+  accounts: Accounts;
+  outbox: Outbox;
+  /** The clock twofold uses too (ms since epoch): pages and emails agree with it. */
+  now: () => number;
+  production: boolean;
+  /** Origin for emailed links; when absent (development), taken from the request. */
+  publicUrl: string | undefined;
+  emailRecoveryDelayMs: number;
+}

@@ -1,0 +1,83 @@
+/** Turning MFA on: the QR code and key, the confirming code, then the recovery codes shown once. */
+import { Router, type Request, type Response } from 'express';
+import type { Account } from '../accounts.ts';
+import type { AppContext } from '../context.ts';
+import { field, requireAccount, sendPage, setFlash } from '../page.ts';
+import { restampSession } from '../sessions.ts';
+import { recoveryCodesPage, recoveryCodesShownPage, setupPage } from '../views/mfa.ts';
+
+export function enrollmentRoutes(ctx: AppContext): Router {
+  const router = Router();
+  const { mfa } = ctx;
+
+  /**
+   * Begin (or begin again) an enrollment and show its QR code. After a wrong
+   * code we begin again rather than keep the pending secret: twofold hands
+   * out a secret exactly once, and keeping a copy ourselves (say, in the
+   * session) would put a plaintext TOTP secret into the session store. The
+   * price is one more scan after a typo; the page says so. The QR and key on
+   * the page are therefore always the secret the next code is checked against.
+   */
+  async function showSetup(req: Request, res: Response, account: Account, status = 200, error?: string): Promise<void> {
+    const enrollment = await mfa.beginEnrollment(account.id, { accountName: account.username });
+    if (!enrollment.ok) {
+      setFlash(
+        req,
+        'error',
+        enrollment.reason === 'already_enabled' ? 'Two-factor authentication is already on.' : 'Your account is locked; try again later.',
+      );
+      return res.redirect(303, '/account');
+    }
+    sendPage(ctx, req, res, {
+      title: 'Set up two-factor authentication',
+      status,
+      body: (page) => setupPage(page, { qrDataUrl: enrollment.qrDataUrl, secret: enrollment.secret, expiresAt: enrollment.expiresAt, error }),
+    });
+  }
+
+  router.get('/mfa/setup', async (req, res) => {
+    const account = requireAccount(ctx, req, res);
+    if (account) await showSetup(req, res, account);
+  });
+
+  router.post('/mfa/setup', async (req, res) => {
+    const account = requireAccount(ctx, req, res);
+    if (!account) return;
+    const result = await mfa.confirmEnrollment(account.id, field(req, 'code').replace(/\s+/g, ''));
+    if (result.ok) {
+      // The mfa.enabled event ended every other session of this user (app.ts); this one stays.
+      restampSession(req, account);
+      return res.redirect(303, '/mfa/recovery-codes');
+    }
+    const rescan = 'We made a new QR code: remove the entry you just added from your app, scan this one and enter its code.';
+    switch (result.reason) {
+      case 'already_enabled':
+        setFlash(req, 'info', 'Two-factor authentication is already on.');
+        return res.redirect(303, '/account');
+      case 'malformed':
+        return showSetup(req, res, account, 400, `Enter the 6-digit code your app shows. ${rescan}`);
+      case 'invalid_code':
+        return showSetup(req, res, account, 400, `That code did not match. Check the time on your phone. ${rescan}`);
+      case 'expired':
+      case 'not_enrolling':
+        return showSetup(req, res, account, 400, `That setup expired. ${rescan}`);
+    }
+  });
+
+  router.get('/mfa/recovery-codes', async (req, res) => {
+    const account = requireAccount(ctx, req, res);
+    if (!account) return;
+    const revealed = await mfa.revealRecoveryCodes(account.id);
+    if (revealed.ok) {
+      // The download link holds the same text as the list: one reveal, no second request.
+      return sendPage(ctx, req, res, { title: 'Your recovery codes', body: (page) => recoveryCodesPage(page, revealed) });
+    }
+    if (revealed.reason === 'not_enrolled') {
+      setFlash(req, 'error', 'Set up two-factor authentication first.');
+      return res.redirect(303, '/account');
+    }
+    sendPage(ctx, req, res, { title: 'Recovery codes already shown', body: (page) => recoveryCodesShownPage(page) });
+  });
+
+  return router;
+}

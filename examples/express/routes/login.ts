@@ -1,0 +1,136 @@
+/**
+ * Signing in: the password step, then (for users with MFA) the second
+ * factor with an authenticator code or a recovery code, and logging out.
+ */
+import { Router, type Request, type Response } from 'express';
+import type { Proof } from 'twofold';
+import type { AppContext } from '../context.ts';
+import { field, sendPage, setFlash } from '../page.ts';
+import { describeProofFailure, lockedMessage, proofFromCode } from '../proof.ts';
+import { destroySession, regenerateSession, sessionCookieName, signIn } from '../sessions.ts';
+import { loginCodePage, loginPage, loginRecoveryCodePage } from '../views/auth.ts';
+import { FEW_CODES } from '../views/mfa.ts';
+
+/** The same words whether the username is unknown or the password wrong, so the form does not reveal who has an account. */
+export const WRONG_CREDENTIALS = 'Wrong username or password.';
+
+export const SIGN_IN_FIRST = 'Log in with your password first.';
+export const SIGN_IN_EXPIRED = 'That sign-in took too long. Please enter your password again.';
+export const SIGN_IN_INVALID = 'That sign-in attempt is no longer valid. Please enter your password again.';
+
+/** Drop the pending marker and start over at the password step, with a reason. */
+export function backToLogin(req: Request, res: Response, message: string): void {
+  delete req.session.pendingMfa;
+  setFlash(req, 'error', message);
+  res.redirect(303, '/login');
+}
+
+export function loginRoutes(ctx: AppContext): Router {
+  const router = Router();
+  const { mfa, accounts } = ctx;
+
+  router.get('/login', (req, res) => {
+    sendPage(ctx, req, res, { title: 'Log in', body: (page) => loginPage(page) });
+  });
+
+  router.post('/login', async (req, res) => {
+    const username = field(req, 'username');
+    const password = field(req, 'password');
+    const fail = (status: number, error: string) =>
+      sendPage(ctx, req, res, { title: 'Log in', status, body: (page) => loginPage(page, { username, error }) });
+    if (username === '' || password === '') return fail(400, 'Enter your username and password.');
+
+    const account = await accounts.checkPassword(username, password);
+    if (!account) return fail(401, WRONG_CREDENTIALS);
+
+    const start = await mfa.startLogin(account.id);
+    if (!start.mfaRequired) {
+      // No second factor enabled: the password was enough.
+      await signIn(req, account);
+      return res.redirect(303, '/account');
+    }
+    // Shown only after a correct password, so a stranger learns nothing from it.
+    if (!start.ok) return fail(429, lockedMessage(start.retryAt));
+
+    // NOT signed in: the new session (fresh id) holds only the challenge. Every
+    // signed-in route checks `userId`, which is not set until verifyLogin succeeds.
+    await regenerateSession(req);
+    req.session.pendingMfa = { userId: account.id, challenge: start.challenge, expiresAt: start.expiresAt };
+    res.redirect(303, '/login/mfa');
+  });
+
+  /** Verify a second factor against the pending challenge; sign in on success. */
+  async function verify(req: Request, res: Response, proof: Proof | null, form: 'code' | 'recovery'): Promise<void> {
+    const pending = req.session.pendingMfa;
+    if (pending === undefined) return backToLogin(req, res, SIGN_IN_FIRST);
+    const render = (status: number, error: string) =>
+      sendPage(ctx, req, res, {
+        title: form === 'code' ? 'Two-factor authentication' : 'Use a recovery code',
+        status,
+        body: (page) => (form === 'code' ? loginCodePage(page, error) : loginRecoveryCodePage(page, error)),
+      });
+    if (proof === null) return render(400, form === 'code' ? 'Enter the 6-digit code from your app.' : 'Enter a recovery code.');
+
+    const result = await mfa.verifyLogin(pending.challenge, proof);
+    if (result.ok) {
+      const account = accounts.byId(result.userId);
+      if (account === undefined) return backToLogin(req, res, SIGN_IN_INVALID);
+      // The session is created here and only here, with a new id (the pending one dies with its marker).
+      await signIn(req, account);
+      if (result.method === 'recovery_code') {
+        const left = result.recoveryCodesRemaining;
+        setFlash(
+          req,
+          left <= FEW_CODES ? 'error' : 'info',
+          `Signed in with a recovery code. ${left} recovery code${left === 1 ? '' : 's'} left.` +
+            (left <= FEW_CODES ? ' Generate new ones below before you run out.' : ''),
+        );
+      }
+      return res.redirect(303, '/account');
+    }
+    switch (result.reason) {
+      case 'challenge_expired':
+        return backToLogin(req, res, SIGN_IN_EXPIRED);
+      case 'challenge_invalid': // forged, spent, or MFA was turned off meanwhile
+      case 'not_enrolled':
+        return backToLogin(req, res, SIGN_IN_INVALID);
+      default: {
+        const { status, message } = describeProofFailure(result);
+        return render(status, message);
+      }
+    }
+  }
+
+  /** GET of a second-factor page: only with a live pending marker. */
+  function secondFactorPage(form: 'code' | 'recovery') {
+    return (req: Request, res: Response) => {
+      const pending = req.session.pendingMfa;
+      if (pending === undefined) return backToLogin(req, res, SIGN_IN_FIRST);
+      if (pending.expiresAt <= ctx.now()) return backToLogin(req, res, SIGN_IN_EXPIRED);
+      sendPage(ctx, req, res, {
+        title: form === 'code' ? 'Two-factor authentication' : 'Use a recovery code',
+        body: (page) => (form === 'code' ? loginCodePage(page) : loginRecoveryCodePage(page)),
+      });
+    };
+  }
+
+  router.get('/login/mfa', secondFactorPage('code'));
+  router.get('/login/recovery', secondFactorPage('recovery'));
+
+  router.post('/login/mfa', async (req, res) => {
+    await verify(req, res, proofFromCode(field(req, 'code')), 'code');
+  });
+
+  router.post('/login/recovery', async (req, res) => {
+    const code = field(req, 'recoveryCode').trim();
+    await verify(req, res, code === '' ? null : { recoveryCode: code }, 'recovery');
+  });
+
+  router.post('/logout', async (req, res) => {
+    await destroySession(req);
+    res.clearCookie(sessionCookieName(ctx.production), { path: '/', httpOnly: true, sameSite: 'lax', secure: ctx.production });
+    res.redirect(303, '/');
+  });
+
+  return router;
+}

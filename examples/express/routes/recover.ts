@@ -1,0 +1,107 @@
+/**
+ * "Lost your phone and your codes?": email recovery. Only someone who just
+ * passed the password step may ask; the emailed link works only after the
+ * waiting period, and the owner hears about every step (emails.ts), so a
+ * thief holding the password and the mailbox is seen and can be stopped.
+ */
+import { Router, type Request, type Response } from 'express';
+import type { AppContext } from '../context.ts';
+import { sendPage } from '../page.ts';
+import { formatTime } from '../time.ts';
+import { recoverCompletePage, recoverRequestedPage, recoverRequestPage, type RecoverOutcome } from '../views/auth.ts';
+import { backToLogin, SIGN_IN_EXPIRED, SIGN_IN_FIRST, SIGN_IN_INVALID } from './login.ts';
+
+/** `al…@example.test`: enough for the owner to recognise, little for someone who only has the password. */
+export function maskEmail(email: string): string {
+  const at = email.indexOf('@');
+  return `${email.slice(0, Math.min(2, at))}…${email.slice(at)}`;
+}
+
+/** One query parameter as a string, or '' (missing, or repeated into an array). */
+function queryParam(req: Request, name: string): string {
+  const value = req.query[name];
+  return typeof value === 'string' ? value : '';
+}
+
+export function recoverRoutes(ctx: AppContext): Router {
+  const router = Router();
+  const { mfa, accounts, outbox } = ctx;
+
+  /** The pending marker, if it is still fresh; otherwise redirects to /login and returns undefined. */
+  function livePending(req: Request, res: Response) {
+    const pending = req.session.pendingMfa;
+    if (pending === undefined) return void backToLogin(req, res, SIGN_IN_FIRST);
+    if (pending.expiresAt <= ctx.now()) return void backToLogin(req, res, SIGN_IN_EXPIRED);
+    return pending;
+  }
+
+  router.get('/login/recover', (req, res) => {
+    if (!livePending(req, res)) return;
+    sendPage(ctx, req, res, { title: 'Lost your phone and your codes?', body: (page) => recoverRequestPage(page, ctx.emailRecoveryDelayMs) });
+  });
+
+  router.post('/login/recover', async (req, res) => {
+    const pending = livePending(req, res);
+    if (!pending) return;
+    const account = accounts.byId(pending.userId);
+    if (account === undefined) return backToLogin(req, res, SIGN_IN_INVALID);
+    const result = await mfa.requestEmailRecovery(account.id);
+    if (!result.ok) return backToLogin(req, res, 'Two-factor authentication is not on for this account: log in with your password.');
+
+    // Emailed links are built from the configured public URL in production:
+    // the Host header is chosen by the client, and a forged one would send
+    // the token to someone else's server.
+    const origin = ctx.publicUrl ?? `${req.protocol}://${req.get('host')}`;
+    const link = `${origin}/login/recover/complete?user=${encodeURIComponent(account.username)}&token=${encodeURIComponent(result.token)}`;
+    // The only message that carries a secret: written here because only this route holds the token.
+    outbox.send({
+      to: account.email,
+      subject: 'Your recovery link',
+      text:
+        `Hello ${account.username},\n\nto remove two-factor authentication from your account, open this link ` +
+        `after the waiting period:\n\n${link}\n\nIt works from ${formatTime(result.notBefore)} ` +
+        `until ${formatTime(result.expiresAt)}. If you did not ask for this, ignore this email and sign in ` +
+        'with your authenticator app or a recovery code, which cancels the recovery.',
+    });
+    sendPage(ctx, req, res, {
+      title: 'Check your email',
+      body: (page) =>
+        recoverRequestedPage(page, { maskedEmail: maskEmail(account.email), notBefore: result.notBefore, expiresAt: result.expiresAt, now: ctx.now() }),
+    });
+  });
+
+  // A GET because it is the link in the email. The token travels in this one
+  // URL only; it is never logged, and Referrer-Policy: no-referrer (helmet)
+  // keeps it out of the Referer of anything this page loads or links to.
+  router.get('/login/recover/complete', async (req, res) => {
+    const account = accounts.byUsername(queryParam(req, 'user'));
+    let outcome: RecoverOutcome = { kind: 'invalid' };
+    if (account !== undefined) {
+      const result = await mfa.completeEmailRecovery(account.id, queryParam(req, 'token'));
+      if (result.ok) {
+        // The challenge in a pending marker died with the second factor.
+        delete req.session.pendingMfa;
+        outcome = { kind: 'completed' };
+      } else {
+        switch (result.reason) {
+          case 'too_early':
+            outcome = { kind: 'too_early', notBefore: (await mfa.status(account.id)).pendingEmailRecovery?.notBefore, now: ctx.now() };
+            break;
+          case 'expired':
+          case 'cancelled':
+            outcome = { kind: result.reason };
+            break;
+          case 'invalid_token':
+          case 'not_requested':
+          case 'malformed':
+            outcome = { kind: 'invalid' };
+            break;
+        }
+      }
+    }
+    const status = outcome.kind === 'completed' ? 200 : 400;
+    sendPage(ctx, req, res, { title: 'Email recovery', status, body: (page) => recoverCompletePage(page, outcome) });
+  });
+
+  return router;
+}

@@ -1,0 +1,37 @@
+/**
+ * Starts the example host: `npm start` (PORT, TWOFOLD_SECRET_KEY,
+ * EMAIL_RECOVERY_DELAY, SESSION_SECRET, PUBLIC_URL, NODE_ENV; see config.ts).
+ */
+import type { AddressInfo } from 'node:net';
+import { createApp } from './app.ts';
+import { ConfigError, loadConfig, type Config } from './config.ts';
+import { formatDuration } from './time.ts';
+
+let config: Config;
+try {
+  config = loadConfig(process.env);
+} catch (error) {
+  if (!(error instanceof ConfigError)) throw error;
+  console.error(`twofold example: ${error.message}`);
+  process.exit(1);
+}
+for (const warning of config.warnings) console.warn(`warning: ${warning}`);
+
+const { app } = createApp({
+  secretKey: config.secretKey,
+  sessionSecret: config.sessionSecret,
+  production: config.production,
+  publicUrl: config.publicUrl,
+  emailRecoveryDelayMs: config.emailRecoveryDelayMs,
+});
+
+const server = app.listen(config.port, () => {
+  const { port } = server.address() as AddressInfo;
+  console.log(`twofold example listening on http://localhost:${port}`);
+  console.log(`email recovery waiting period: ${formatDuration(config.emailRecoveryDelayMs)} (EMAIL_RECOVERY_DELAY)`);
+  if (!config.production) console.log(`emails go to the dev outbox: http://localhost:${port}/dev/outbox`);
+});
+server.on('error', (error) => {
+  console.error(`twofold example: cannot listen on port ${config.port}: ${error.message}`);
+  process.exit(1);
+});

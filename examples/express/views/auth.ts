@@ -1,0 +1,137 @@
+/** Pages of signing up and signing in: password, second factor, recovery code, email recovery. */
+import { html, type SafeHtml } from '../html.ts';
+import { formatDuration, formatTime } from '../time.ts';
+import { PASSWORD_MAX, PASSWORD_MIN, USERNAME_MAX, USERNAME_MIN } from '../accounts.ts';
+import { csrfField, notice, type PageContext } from './layout.ts';
+
+export interface SignupForm {
+  username?: string;
+  error?: string;
+}
+
+export function signupPage(ctx: PageContext, form: SignupForm = {}): SafeHtml {
+  return html`
+<p>Create a demo account. Passwords are hashed with scrypt; nothing leaves this process.</p>
+${notice('error', form.error)}
+<form method="post" action="/signup" class="card">
+  ${csrfField(ctx)}
+  <label for="username">Username</label>
+  <input id="username" name="username" autocomplete="username" required minlength="${USERNAME_MIN}" maxlength="${USERNAME_MAX}" value="${form.username ?? ''}" autocapitalize="none" spellcheck="false">
+  <small>${USERNAME_MIN}–${USERNAME_MAX} characters: a–z, 0–9, dot, underscore, hyphen.</small>
+  <label for="password">Password</label>
+  <input id="password" name="password" type="password" autocomplete="new-password" required minlength="${PASSWORD_MIN}" maxlength="${PASSWORD_MAX}">
+  <small>${PASSWORD_MIN}–${PASSWORD_MAX} characters.</small>
+  <button type="submit">Sign up</button>
+</form>
+<p>Already have an account? <a href="/login">Log in</a>.</p>`;
+}
+
+export interface LoginForm {
+  username?: string;
+  error?: string;
+}
+
+export function loginPage(ctx: PageContext, form: LoginForm = {}): SafeHtml {
+  return html`
+${notice('error', form.error)}
+<form method="post" action="/login" class="card">
+  ${csrfField(ctx)}
+  <label for="username">Username</label>
+  <input id="username" name="username" autocomplete="username" required value="${form.username ?? ''}" autocapitalize="none" spellcheck="false">
+  <label for="password">Password</label>
+  <input id="password" name="password" type="password" autocomplete="current-password" required>
+  <button type="submit">Log in</button>
+</form>
+<p>No account yet? <a href="/signup">Sign up</a>.</p>`;
+}
+
+export function loginCodePage(ctx: PageContext, error?: string): SafeHtml {
+  return html`
+<p>Your password was right. Now enter the 6-digit code your authenticator app shows for this site.</p>
+${notice('error', error)}
+<form method="post" action="/login/mfa" class="card">
+  ${csrfField(ctx)}
+  <label for="code">Authentication code</label>
+  <input id="code" name="code" autocomplete="one-time-code" inputmode="numeric" required autofocus maxlength="40" spellcheck="false">
+  <button type="submit">Verify</button>
+</form>
+<ul class="alternatives">
+  <li>No phone at hand? <a href="/login/recovery">Use a recovery code</a>.</li>
+  <li><a href="/login/recover">Lost your phone and your codes?</a></li>
+</ul>`;
+}
+
+export function loginRecoveryCodePage(ctx: PageContext, error?: string): SafeHtml {
+  return html`
+<p>Enter one of the recovery codes you saved when you set up two-factor authentication. Each code works once.</p>
+${notice('error', error)}
+<form method="post" action="/login/recovery" class="card">
+  ${csrfField(ctx)}
+  <label for="recoveryCode">Recovery code</label>
+  <input id="recoveryCode" name="recoveryCode" autocomplete="off" autocapitalize="characters" spellcheck="false" required autofocus maxlength="100" placeholder="XXXX-XXXX-XXXX-XXXX-XXXX-XXXX">
+  <button type="submit">Verify</button>
+</form>
+<ul class="alternatives">
+  <li><a href="/login/mfa">Use your authenticator app instead</a>.</li>
+  <li><a href="/login/recover">Lost your phone and your codes?</a></li>
+</ul>`;
+}
+
+export function recoverRequestPage(ctx: PageContext, delayMs: number): SafeHtml {
+  return html`
+<p>If you lost both your authenticator app and your recovery codes, we can remove two-factor
+authentication from your account by email. To protect you from someone who learned your password:</p>
+<ul>
+  <li>the link we email you works only after a waiting period of <strong>${formatDuration(delayMs)}</strong>;</li>
+  <li>the account owner is told by email right away, and any sign-in with the second factor cancels the recovery.</li>
+</ul>
+<form method="post" action="/login/recover" class="card">
+  ${csrfField(ctx)}
+  <button type="submit">Email me a recovery link</button>
+</form>
+<p><a href="/login/mfa">Back to the code form</a></p>`;
+}
+
+export function recoverRequestedPage(_ctx: PageContext, info: { maskedEmail: string; notBefore: number; expiresAt: number; now: number }): SafeHtml {
+  return html`
+<p>We sent a recovery link to <strong>${info.maskedEmail}</strong>, and told the account owner that a recovery was requested.</p>
+<p>The link works from <strong>${formatTime(info.notBefore)}</strong> (in ${formatDuration(info.notBefore - info.now)})
+until ${formatTime(info.expiresAt)}. Open it then, sign in with your password, and set up two-factor authentication again.</p>
+<p>If you find your phone or codes meanwhile, just sign in with them: that cancels the recovery.</p>
+<p><a href="/">Home</a></p>`;
+}
+
+export type RecoverOutcome =
+  | { kind: 'completed' }
+  | { kind: 'too_early'; notBefore: number | undefined; now: number }
+  | { kind: 'expired' }
+  | { kind: 'cancelled' }
+  | { kind: 'invalid' };
+
+export function recoverCompletePage(_ctx: PageContext, outcome: RecoverOutcome): SafeHtml {
+  switch (outcome.kind) {
+    case 'completed':
+      return html`
+${notice('info', 'Two-factor authentication was removed from your account.')}
+<p>Sign in with your password, then set up two-factor authentication again from your account page.</p>
+<p><a class="button" href="/login">Log in</a></p>`;
+    case 'too_early':
+      return html`
+${notice('error', 'This recovery link does not work yet.')}
+<p>${outcome.notBefore === undefined
+        ? 'The waiting period is not over yet.'
+        : `It works from ${formatTime(outcome.notBefore)} (in ${formatDuration(outcome.notBefore - outcome.now)}). Open it again then.`}</p>`;
+    case 'expired':
+      return html`
+${notice('error', 'This recovery link has expired.')}
+<p>Sign in with your password and request a new one from the code page.</p>`;
+    case 'cancelled':
+      return html`
+${notice('error', 'This recovery was cancelled.')}
+<p>Someone signed in with the second factor or cancelled it from the account page. If that was not you, request a new recovery.</p>`;
+    case 'invalid':
+      return html`
+${notice('error', 'This recovery link is not valid.')}
+<p>Use the most recent link we emailed you, or sign in with your password and request a new one.</p>`;
+  }
+}

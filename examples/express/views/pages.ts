@@ -1,0 +1,44 @@
+/** Pages outside the sign-in and MFA flows: welcome, dev outbox, errors. */
+import { html, type SafeHtml } from '../html.ts';
+import type { Email } from '../outbox.ts';
+import { formatTime } from '../time.ts';
+import type { PageContext } from './layout.ts';
+
+export function homePage(ctx: PageContext): SafeHtml {
+  return html`
+<p>This is a small web app that uses <strong>twofold</strong> for two-factor authentication (TOTP).
+Try the whole journey with an authenticator app on your phone:</p>
+<ol>
+  <li>sign up with a username and password;</li>
+  <li>set up two-factor authentication: scan the QR code, enter a code, save your recovery codes;</li>
+  <li>log out and log in again: password, then the 6-digit code;</li>
+  <li>try a recovery code, a wrong code or two, and the "lost your phone and your codes?" email recovery.</li>
+</ol>
+${ctx.username
+    ? html`<p><a class="button" href="/account">Go to your account</a></p>`
+    : html`<p><a class="button" href="/signup">Sign up</a> or <a href="/login">log in</a>.</p>`}
+${ctx.dev && html`<p>Emails (security notices, recovery links) are not sent: read them in the <a href="/dev/outbox">dev outbox</a>.</p>`}`;
+}
+
+/** Escaped text with http(s) links made clickable (the recovery link in the outbox). */
+function linkify(text: string): SafeHtml {
+  const parts = text.split(/(https?:\/\/[^\s]+)/g);
+  return html`${parts.map((part, i) => (i % 2 === 1 ? html`<a href="${part}">${part}</a>` : part))}`;
+}
+
+export function outboxPage(_ctx: PageContext, emails: readonly Email[]): SafeHtml {
+  return html`
+<p>Development only: the emails the app would have sent, newest first. Not available when NODE_ENV=production.</p>
+${emails.length === 0 && html`<p>No emails yet.</p>`}
+<ul class="outbox" id="outbox">
+${[...emails].reverse().map((email) => html`
+<li class="email">
+  <p class="meta"><strong>${email.subject}</strong><br>to ${email.to} · ${formatTime(email.at)}</p>
+  <pre>${linkify(email.text)}</pre>
+</li>`)}
+</ul>`;
+}
+
+export function messagePage(_ctx: PageContext, text: string, link: { href: string; label: string } = { href: '/', label: 'Home' }): SafeHtml {
+  return html`<p>${text}</p><p><a href="${link.href}">${link.label}</a></p>`;
+}

@@ -1,0 +1,125 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig, parseDuration, parseKey } from '../../../examples/express/config.ts';
+
+const HEX_KEY = 'ab'.repeat(32);
+const B64_KEY = Buffer.alloc(32, 7).toString('base64');
+const SESSION = 's'.repeat(32);
+
+describe('parseDuration', () => {
+  it.each([
+    ['30', 30_000],
+    ['0', 0],
+    ['1.5', 1500],
+    ['500ms', 500],
+    ['30s', 30_000],
+    ['5m', 300_000],
+    ['24h', 86_400_000],
+    ['1d', 86_400_000],
+    [' 2 h ', 7_200_000],
+    ['0.5s', 500],
+  ])('%j is %d ms', (text, ms) => {
+    expect(parseDuration(text)).toBe(ms);
+  });
+
+  it.each(['', 'abc', '-5', '5x', '5 minutes', '1e3', '0.0001s', 'ms', '1h30m', '∞'])('%j is not a duration', (text) => {
+    expect(parseDuration(text)).toBeNull();
+  });
+});
+
+describe('parseKey', () => {
+  it.each([
+    ['hex', HEX_KEY, 32],
+    ['upper-case hex', HEX_KEY.toUpperCase(), 32],
+    ['base64', B64_KEY, 32],
+    ['base64 without padding', Buffer.alloc(40, 1).toString('base64').replace(/=+$/, ''), 40],
+    ['base64url', Buffer.alloc(33, 0xfb).toString('base64url'), 33],
+    ['with surrounding whitespace', `  ${HEX_KEY}\n`, 32],
+  ])('decodes %s', (_name, text, length) => {
+    expect(parseKey(text)?.length).toBe(length);
+  });
+
+  it('reads a string that is both hex and base64 as hex', () => {
+    expect(Buffer.from(parseKey(HEX_KEY)!).toString('hex')).toBe(HEX_KEY);
+  });
+
+  it.each(['', 'not a key!', 'abcde', `${B64_KEY.slice(0, -2)}x=`])('refuses %j', (text) => {
+    expect(parseKey(text)).toBeNull();
+  });
+});
+
+describe('loadConfig', () => {
+  it('has defaults: port 3000, 24 h delay, random keys with warnings, development', () => {
+    const config = loadConfig({});
+    expect(config.port).toBe(3000);
+    expect(config.emailRecoveryDelayMs).toBe(24 * 3_600_000);
+    expect(config.secretKey.length).toBe(32);
+    expect(config.sessionSecret.length).toBeGreaterThanOrEqual(32);
+    expect(config.production).toBe(false);
+    expect(config.publicUrl).toBeUndefined();
+    expect(config.warnings).toHaveLength(2);
+    expect(config.warnings[0]).toMatch(/TWOFOLD_SECRET_KEY is not set.*will not survive a restart/);
+    expect(config.warnings[1]).toMatch(/SESSION_SECRET is not set/);
+  });
+
+  it('generates a different key each time when none is set', () => {
+    expect(Buffer.from(loadConfig({}).secretKey).equals(Buffer.from(loadConfig({}).secretKey))).toBe(false);
+  });
+
+  it('reads every variable', () => {
+    const config = loadConfig({
+      PORT: '8080',
+      TWOFOLD_SECRET_KEY: B64_KEY,
+      EMAIL_RECOVERY_DELAY: '30s',
+      SESSION_SECRET: SESSION,
+      NODE_ENV: 'production',
+      PUBLIC_URL: 'https://app.example.com/some/path',
+    });
+    expect(config).toMatchObject({
+      port: 8080,
+      emailRecoveryDelayMs: 30_000,
+      sessionSecret: SESSION,
+      production: true,
+      publicUrl: 'https://app.example.com',
+      warnings: [],
+    });
+    expect(Buffer.from(config.secretKey).equals(Buffer.alloc(32, 7))).toBe(true);
+  });
+
+  it.each([
+    ['0', 0],
+    ['65535', 65_535],
+    ['', 3000],
+  ])('PORT=%j is %d', (PORT, port) => {
+    expect(loadConfig({ PORT }).port).toBe(port);
+  });
+
+  it.each<[string, Record<string, string>, RegExp]>([
+    ['a port out of range', { PORT: '70000' }, /^PORT must be/],
+    ['a port that is not a number', { PORT: 'http' }, /^PORT must be/],
+    ['a key that is neither hex nor base64', { TWOFOLD_SECRET_KEY: 'not a key!' }, /^TWOFOLD_SECRET_KEY must be hex or base64$/],
+    ['a short key', { TWOFOLD_SECRET_KEY: 'ab'.repeat(16) }, /^TWOFOLD_SECRET_KEY must decode to at least 32 bytes, it decodes to 16$/],
+    ['a bad duration', { EMAIL_RECOVERY_DELAY: 'soon' }, /^EMAIL_RECOVERY_DELAY must be a number of seconds or a duration/],
+    ['a delay over 30 days', { EMAIL_RECOVERY_DELAY: '31d' }, /^EMAIL_RECOVERY_DELAY must be at most 30 days$/],
+    ['a short session secret', { SESSION_SECRET: 'short' }, /^SESSION_SECRET must be at least 32 characters$/],
+    ['a public URL that is no URL', { PUBLIC_URL: 'example.com' }, /^PUBLIC_URL must be an absolute/],
+    ['a public URL that is not http(s)', { PUBLIC_URL: 'ftp://example.com' }, /^PUBLIC_URL must start with/],
+    ['production without PUBLIC_URL', { NODE_ENV: 'production' }, /^PUBLIC_URL is required when NODE_ENV=production$/],
+  ])('refuses %s, naming the variable', (_name, env, message) => {
+    expect(() => loadConfig(env)).toThrow(ConfigError);
+    expect(() => loadConfig(env)).toThrow(message);
+  });
+
+  it('never puts a bad key into its error message', () => {
+    const secret = `${'zz'.repeat(40)}!`;
+    expect(() => loadConfig({ TWOFOLD_SECRET_KEY: secret })).toThrow(ConfigError);
+    try {
+      loadConfig({ TWOFOLD_SECRET_KEY: secret });
+    } catch (error) {
+      expect((error as Error).message).not.toContain(secret);
+    }
+  });
+
+  it.each(['development', 'test', undefined])('NODE_ENV=%j is not production', (NODE_ENV) => {
+    expect(loadConfig(NODE_ENV === undefined ? {} : { NODE_ENV }).production).toBe(false);
+  });
+});

@@ -1,0 +1,279 @@
+/**
+ * Helpers for HTTP-level tests of the example host (and for the browser test
+ * and benchmark that reuse them): an app on an ephemeral port with a clock
+ * moved by hand, a fetch client with a cookie jar, and the MFA journey in a
+ * few calls (`signupAndEnroll`, `loginWithCode`).
+ */
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { generateTotp } from 'twofold';
+import { createApp, type CreateAppOptions, type ExampleApp } from '../../../examples/express/app.ts';
+
+export const SECOND = 1000;
+export const MINUTE = 60 * SECOND;
+export const HOUR = 60 * MINUTE;
+
+/** 2025-01-01T09:00:05Z: five seconds into a 30 s TOTP step. */
+export const T0 = Date.UTC(2025, 0, 1, 9, 0, 5);
+export const KEY = '42'.repeat(32);
+export const SESSION_SECRET = 'test-session-secret-'.repeat(3);
+/** scrypt cheap enough for tests (the default costs ~128 MiB and a few hundred ms per hash). */
+export const FAST_SCRYPT = { N: 1024, r: 8, p: 1 };
+export const PASSWORD = 'correct horse battery';
+
+/** A clock moved only by the test. */
+export class Clock {
+  constructor(public ms = T0) {}
+  readonly now = (): number => this.ms;
+  advance(ms: number): number {
+    this.ms += ms;
+    return this.ms;
+  }
+}
+
+export interface TestServer extends ExampleApp {
+  baseUrl: string;
+  clock: Clock;
+  server: Server;
+  close(): Promise<void>;
+}
+
+/** createApp with test defaults (fake clock, fast scrypt, a limit high enough not to interfere), listening on port 0. */
+export async function startServer(options: Partial<CreateAppOptions> = {}): Promise<TestServer> {
+  const clock = new Clock();
+  const example = createApp({
+    secretKey: KEY,
+    sessionSecret: SESSION_SECRET,
+    now: clock.now,
+    scryptCost: FAST_SCRYPT,
+    rateLimit: { windowMs: MINUTE, limit: 10_000 },
+    ...options,
+  });
+  const server = await new Promise<Server>((resolve) => {
+    const s = example.app.listen(0, '127.0.0.1', () => resolve(s));
+  });
+  const { port } = server.address() as AddressInfo;
+  return {
+    ...example,
+    baseUrl: `http://127.0.0.1:${port}`,
+    clock,
+    server,
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.closeAllConnections();
+        server.close((error) => (error ? reject(error) : resolve()));
+      }),
+  };
+}
+
+let counter = 0;
+/** A fresh valid username. */
+export function uniqueName(prefix = 'user'): string {
+  counter += 1;
+  return `${prefix}${counter}_${process.pid % 1000}`;
+}
+
+/** A response, read once. */
+export interface Reply {
+  status: number;
+  headers: Headers;
+  /** Location header of a redirect, or null. */
+  location: string | null;
+  /** Raw Set-Cookie header values of this response. */
+  setCookies: string[];
+  body: string;
+}
+
+/** Decodes the few entities html.ts produces. */
+export function decodeEntities(text: string): string {
+  return text
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&quot;/g, '"')
+    .replace(/&#39;/g, "'")
+    .replace(/&amp;/g, '&');
+}
+
+/** The CSRF token of the first form in `html` (or of the form posting to `action`). */
+export function csrfOf(html: string, action?: string): string {
+  let scope = html;
+  if (action !== undefined) {
+    const start = html.indexOf(`action="${action}"`);
+    if (start < 0) throw new Error(`no form with action="${action}" on the page`);
+    scope = html.slice(start);
+  }
+  const match = /name="_csrf" value="([^"]+)"/.exec(scope);
+  if (!match) throw new Error('no CSRF token on the page');
+  return decodeEntities(match[1]!);
+}
+
+/** Page text without tags, whitespace collapsed, entities decoded: for checking messages. */
+export function textOf(html: string): string {
+  return decodeEntities(html.replace(/<[^>]*>/g, ' ').replace(/\s+/g, ' ')).trim();
+}
+
+/** A browser stand-in: a cookie jar (name → value) and fetch without following redirects. */
+export class Client {
+  readonly cookies = new Map<string, string>();
+  constructor(
+    readonly baseUrl: string,
+    /** Sent with every request, e.g. `{ 'x-forwarded-proto': 'https' }`. */
+    readonly headers: Record<string, string> = {},
+  ) {}
+
+  /** A client holding a copy of this one's cookies (another tab, or a stolen cookie). */
+  clone(): Client {
+    const copy = new Client(this.baseUrl, this.headers);
+    for (const [name, value] of this.cookies) copy.cookies.set(name, value);
+    return copy;
+  }
+
+  cookieHeader(): string {
+    return [...this.cookies].map(([name, value]) => `${name}=${value}`).join('; ');
+  }
+
+  async request(method: string, path: string, body?: URLSearchParams): Promise<Reply> {
+    const headers: Record<string, string> = { ...this.headers };
+    if (this.cookies.size > 0) headers.cookie = this.cookieHeader();
+    if (body) headers['content-type'] = 'application/x-www-form-urlencoded';
+    const response = await fetch(this.baseUrl + path, { method, headers, body, redirect: 'manual' });
+    const setCookies = response.headers.getSetCookie();
+    for (const line of setCookies) {
+      const [pair, ...attributes] = line.split(';');
+      const eq = pair!.indexOf('=');
+      const name = pair!.slice(0, eq).trim();
+      const value = pair!.slice(eq + 1).trim();
+      const expired = attributes.some((a) => {
+        const [key, val] = a.trim().split('=');
+        return (key!.toLowerCase() === 'expires' && Date.parse(val!) <= Date.now()) || (key!.toLowerCase() === 'max-age' && Number(val) <= 0);
+      });
+      if (expired || value === '') this.cookies.delete(name);
+      else this.cookies.set(name, value);
+    }
+    return { status: response.status, headers: response.headers, location: response.headers.get('location'), setCookies, body: await response.text() };
+  }
+
+  get(path: string): Promise<Reply> {
+    return this.request('GET', path);
+  }
+
+  /** POST form fields as they are (add `_csrf` yourself, or use {@link submit}). */
+  post(path: string, fields: Record<string, string>): Promise<Reply> {
+    return this.request('POST', path, new URLSearchParams(fields));
+  }
+
+  /** Like a person: open `page`, take the CSRF token of the form posting to `action`, and submit `fields`. */
+  async submit(page: string, action: string, fields: Record<string, string> = {}): Promise<Reply> {
+    const reply = await this.get(page);
+    if (reply.status !== 200) throw new Error(`GET ${page} answered ${reply.status} ${reply.location ?? ''}`);
+    return this.post(action, { _csrf: csrfOf(reply.body, action), ...fields });
+  }
+
+  /** A valid CSRF token of this session (taken from a page with a form). */
+  async csrf(page = '/login'): Promise<string> {
+    return csrfOf((await this.get(page)).body);
+  }
+}
+
+export interface TestUser {
+  username: string;
+  password: string;
+}
+
+/** Sign up (and so sign in) a new user. */
+export async function signup(client: Client, user: Partial<TestUser> = {}): Promise<TestUser> {
+  const created = { username: user.username ?? uniqueName(), password: user.password ?? PASSWORD };
+  const reply = await client.submit('/signup', '/signup', created);
+  if (reply.status !== 303 || reply.location !== '/account') throw new Error(`signup failed: ${reply.status} ${textOf(reply.body)}`);
+  return created;
+}
+
+/** The password step; returns the reply (303 to /account without MFA, to /login/mfa with it). */
+export function submitPassword(client: Client, user: TestUser): Promise<Reply> {
+  return client.submit('/login', '/login', { username: user.username, password: user.password });
+}
+
+/** What the setup page shows: the QR data URL and the key for manual entry (spaces removed). */
+export function setupOf(html: string): { qrDataUrl: string; secret: string } {
+  const qr = /<img id="qr" src="([^"]+)"/.exec(html);
+  const secret = /<code id="secret">([^<]+)<\/code>/.exec(html);
+  if (!qr || !secret) throw new Error('no QR code or key on the page');
+  return { qrDataUrl: decodeEntities(qr[1]!), secret: decodeEntities(secret[1]!).replace(/\s+/g, '') };
+}
+
+/** What the recovery-codes page shows: the listed codes, and the download link's file name and text. */
+export function recoveryCodesOf(html: string): { codes: string[]; filename: string; downloadText: string } {
+  const list = /<ol id="recovery-codes"[^>]*>([\s\S]*?)<\/ol>/.exec(html);
+  const link = /<a id="download-codes"[^>]*download="([^"]+)" href="([^"]+)"/.exec(html);
+  if (!list || !link) throw new Error('no recovery codes on the page');
+  const codes = [...list[1]!.matchAll(/<li><code>([^<]+)<\/code><\/li>/g)].map((m) => decodeEntities(m[1]!));
+  const href = decodeEntities(link[2]!);
+  const prefix = 'data:text/plain;charset=utf-8,';
+  if (!href.startsWith(prefix)) throw new Error('download link is not a text data URL');
+  return { codes, filename: decodeEntities(link[1]!), downloadText: decodeURIComponent(href.slice(prefix.length)) };
+}
+
+/** The TOTP code of `secret` now, by the server's clock. */
+export function codeNow(server: TestServer, secret: string): string {
+  return generateTotp(secret, { now: server.clock.ms });
+}
+
+/** Move the clock to the next 30 s step and return its code: a code twofold has not seen yet (no replay). */
+export function nextCode(server: TestServer, secret: string): string {
+  server.clock.advance(30 * SECOND);
+  return codeNow(server, secret);
+}
+
+/** A well-formed code that is wrong now (and in the ±1 step window). */
+export function wrongCode(server: TestServer, secret: string): string {
+  const near = [-1, 0, 1].map((step) => generateTotp(secret, { now: server.clock.ms + step * 30 * SECOND }));
+  for (let n = 0; ; n++) {
+    const candidate = String(n).padStart(6, '0');
+    if (!near.includes(candidate)) return candidate;
+  }
+}
+
+export interface EnrolledUser extends TestUser {
+  /** Base32 TOTP secret, as shown for manual entry. */
+  secret: string;
+  codes: string[];
+}
+
+/**
+ * The whole enrollment as a person does it: sign up, open /mfa/setup, read
+ * the key, confirm with a code, see the recovery codes once. The client ends
+ * signed in.
+ */
+export async function signupAndEnroll(server: TestServer, client: Client, user: Partial<TestUser> = {}): Promise<EnrolledUser> {
+  const created = await signup(client, user);
+  const setup = await client.get('/mfa/setup');
+  const { secret } = setupOf(setup.body);
+  const confirm = await client.post('/mfa/setup', { _csrf: csrfOf(setup.body, '/mfa/setup'), code: codeNow(server, secret) });
+  if (confirm.status !== 303 || confirm.location !== '/mfa/recovery-codes') throw new Error(`enrollment failed: ${confirm.status} ${textOf(confirm.body)}`);
+  const { codes } = recoveryCodesOf((await client.get('/mfa/recovery-codes')).body);
+  return { ...created, secret, codes };
+}
+
+/** Password step then a fresh TOTP code: returns the reply of POST /login/mfa (303 to /account on success). */
+export async function loginWithCode(server: TestServer, client: Client, user: EnrolledUser): Promise<Reply> {
+  const password = await submitPassword(client, user);
+  if (password.location !== '/login/mfa') throw new Error(`password step failed: ${password.status} ${textOf(password.body)}`);
+  return client.submit('/login/mfa', '/login/mfa', { code: nextCode(server, user.secret) });
+}
+
+/** What the server keeps in the session of `client` (null when it has none). */
+export async function sessionOf(server: TestServer, client: Client): Promise<Record<string, unknown> | null> {
+  const cookie = client.cookies.get('twofold.sid') ?? client.cookies.get('__Host-twofold.sid');
+  if (cookie === undefined) return null;
+  const sid = /^s:([^.]+)\./.exec(decodeURIComponent(cookie))?.[1];
+  if (sid === undefined) return null;
+  return new Promise((resolve, reject) =>
+    server.sessions.get(sid, (error, data) => (error ? reject(error) : resolve((data as unknown as Record<string, unknown>) ?? null))),
+  );
+}
+
+/** The message shown on the page a redirect leads to (follows one redirect). */
+export async function followText(client: Client, reply: Reply): Promise<string> {
+  if (reply.location === null) throw new Error(`not a redirect: ${reply.status}`);
+  return textOf((await client.get(reply.location)).body);
+}

@@ -1,0 +1,346 @@
+/** Setting up MFA, the recovery codes shown once, regenerating them, turning MFA off, ending other sessions. */
+import jsqr from 'jsqr';
+import { PNG } from 'pngjs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generateTotp, normalizeRecoveryCode, parseOtpauthUri } from 'twofold';
+import {
+  Client,
+  codeNow,
+  csrfOf,
+  followText,
+  loginWithCode,
+  nextCode,
+  recoveryCodesOf,
+  sessionOf,
+  setupOf,
+  signup,
+  signupAndEnroll,
+  startServer,
+  submitPassword,
+  textOf,
+  wrongCode,
+  type TestServer,
+} from './helpers.ts';
+
+const jsQR = jsqr.default;
+
+let server: TestServer;
+beforeAll(async () => {
+  server = await startServer();
+});
+afterAll(async () => {
+  await server.close();
+});
+
+const client = () => new Client(server.baseUrl);
+
+/** The otpauth URI a phone would read from the page's QR image. */
+function scan(qrDataUrl: string): string {
+  expect(qrDataUrl).toMatch(/^data:image\/png;base64,/);
+  const image = PNG.sync.read(Buffer.from(qrDataUrl.slice(qrDataUrl.indexOf(',') + 1), 'base64'));
+  const result = jsQR(new Uint8ClampedArray(image.data), image.width, image.height);
+  expect(result).not.toBeNull();
+  return result!.data;
+}
+
+async function mfaState(username: string): Promise<string> {
+  return (await server.mfa.status(server.accounts.byUsername(username)!.id)).state;
+}
+
+describe('GET /mfa/setup', () => {
+  it('shows a QR code and the same key for manual entry, in blocks of 4, and the code form', async () => {
+    const c = client();
+    const user = await signup(c);
+    const account = await c.get('/account');
+    expect(account.body).toContain('href="/mfa/setup"');
+    const page = await c.get('/mfa/setup');
+    expect(page.status).toBe(200);
+    expect(page.body).toMatch(/<img id="qr" src="data:image\/png;base64,[^"]+" alt="[^"]+"/);
+    expect(page.body).toMatch(/<code id="secret">([A-Z2-7]{4} )+[A-Z2-7]{1,4}<\/code>/);
+    expect(page.body).toContain('action="/mfa/setup"');
+    expect(page.body).toMatch(/name="code" autocomplete="one-time-code" inputmode="numeric"/);
+    const { qrDataUrl, secret } = setupOf(page.body);
+    const uri = parseOtpauthUri(scan(qrDataUrl));
+    expect(uri).toMatchObject({ issuer: 'twofold example', accountName: user.username, secret, digits: 6, period: 30, algorithm: 'SHA1' });
+    expect(await mfaState(user.username)).toBe('enrolling');
+  });
+
+  it('a code from the scanned QR turns MFA on and leads to the recovery codes; the owner gets an email', async () => {
+    const c = client();
+    const user = await signup(c);
+    const page = await c.get('/mfa/setup');
+    const { secret } = parseOtpauthUri(scan(setupOf(page.body).qrDataUrl));
+    const reply = await c.post('/mfa/setup', { _csrf: csrfOf(page.body, '/mfa/setup'), code: generateTotp(secret, { now: server.clock.ms }) });
+    expect(reply.status).toBe(303);
+    expect(reply.location).toBe('/mfa/recovery-codes');
+    expect(await mfaState(user.username)).toBe('enabled');
+    expect(server.outbox.to(`${user.username}@example.test`).map((e) => e.subject)).toContain('Two-factor authentication is on');
+    const account = textOf((await c.get('/account')).body);
+    expect(account).toContain('Two-factor authentication On');
+  });
+
+  it('after a wrong code shows the error and a new QR code, which is the one checked next', async () => {
+    const c = client();
+    await signup(c);
+    const first = await c.get('/mfa/setup');
+    const old = setupOf(first.body);
+    const wrong = await c.post('/mfa/setup', { _csrf: csrfOf(first.body, '/mfa/setup'), code: wrongCode(server, old.secret) });
+    expect(wrong.status).toBe(400);
+    expect(textOf(wrong.body)).toContain('That code did not match.');
+    expect(textOf(wrong.body)).toContain('We made a new QR code');
+    const fresh = setupOf(wrong.body);
+    expect(fresh.secret).not.toBe(old.secret);
+    expect(parseOtpauthUri(scan(fresh.qrDataUrl)).secret).toBe(fresh.secret);
+
+    // The old secret no longer works; the new one does.
+    const csrf = csrfOf(wrong.body, '/mfa/setup');
+    const stale = await c.post('/mfa/setup', { _csrf: csrf, code: codeNow(server, old.secret) });
+    expect(stale.status).toBe(400);
+    const current = setupOf(stale.body);
+    expect((await c.post('/mfa/setup', { _csrf: csrf, code: codeNow(server, current.secret) })).location).toBe('/mfa/recovery-codes');
+  });
+
+  it('a malformed code and an expired setup show a new QR code with a message', async () => {
+    const c = client();
+    await signup(c);
+    const page = await c.get('/mfa/setup');
+    const malformed = await c.post('/mfa/setup', { _csrf: csrfOf(page.body), code: 'abc' });
+    expect(malformed.status).toBe(400);
+    expect(textOf(malformed.body)).toContain('Enter the 6-digit code your app shows.');
+    const { secret } = setupOf(malformed.body);
+    server.clock.advance(11 * 60_000);
+    const expired = await c.post('/mfa/setup', { _csrf: csrfOf(page.body), code: codeNow(server, secret) });
+    expect(expired.status).toBe(400);
+    expect(textOf(expired.body)).toContain('That setup expired.');
+  });
+
+  it('sends a user whose MFA is already on back to the account page', async () => {
+    const c = client();
+    await signupAndEnroll(server, c);
+    const reply = await c.get('/mfa/setup');
+    expect(reply.location).toBe('/account');
+    expect(await followText(c, reply)).toContain('Two-factor authentication is already on.');
+    const post = await c.post('/mfa/setup', { _csrf: await c.csrf('/account'), code: '123456' });
+    expect(post.location).toBe('/account');
+  });
+});
+
+describe('GET /mfa/recovery-codes', () => {
+  it('shows the codes once, one per <li>, with a download link of the same codes', async () => {
+    const c = client();
+    const user = await signup(c);
+    const page = await c.get('/mfa/setup');
+    await c.post('/mfa/setup', { _csrf: csrfOf(page.body), code: codeNow(server, setupOf(page.body).secret) });
+    const codesPage = await c.get('/mfa/recovery-codes');
+    expect(codesPage.status).toBe(200);
+    expect(codesPage.headers.get('cache-control')).toBe('no-store');
+    const { codes, filename, downloadText } = recoveryCodesOf(codesPage.body);
+    expect(codes).toHaveLength(10);
+    for (const code of codes) expect(code).toMatch(/^[0-9A-Z]{4}(-[0-9A-Z]{4}){5}$/);
+    expect(new Set(codes).size).toBe(10);
+    expect(filename).toBe('twofold-example-recovery-codes.txt');
+    const fileCodes = [...downloadText.matchAll(/^\s*\d+\. (\S+)$/gm)].map((m) => m[1]);
+    expect(fileCodes).toEqual(codes);
+    expect(downloadText).toContain(`recovery codes for ${user.username}`);
+
+    const again = await c.get('/mfa/recovery-codes');
+    expect(again.status).toBe(200);
+    expect(textOf(again.body)).toContain('Your recovery codes were already shown once');
+    expect(again.body).not.toContain('id="recovery-codes"');
+    for (const code of codes) expect(again.body).not.toContain(code);
+    expect(again.body).toContain('action="/mfa/recovery-codes/regenerate"');
+  });
+
+  it('the shown codes work for login', async () => {
+    const user = await signupAndEnroll(server, client());
+    const c = client();
+    await submitPassword(c, user);
+    expect((await c.submit('/login/recovery', '/login/recovery', { recoveryCode: user.codes[9]! })).location).toBe('/account');
+  });
+
+  it('without MFA sends to the account page', async () => {
+    const c = client();
+    await signup(c);
+    const reply = await c.get('/mfa/recovery-codes');
+    expect(reply.location).toBe('/account');
+    expect(await followText(c, reply)).toContain('Set up two-factor authentication first.');
+  });
+});
+
+describe('POST /mfa/recovery-codes/regenerate', () => {
+  it('with a TOTP code: new codes, shown once; the old ones are dead', async () => {
+    const c = client();
+    const user = await signupAndEnroll(server, c);
+    const reply = await c.submit('/account', '/mfa/recovery-codes/regenerate', { code: nextCode(server, user.secret) });
+    expect(reply.status).toBe(303);
+    expect(reply.location).toBe('/mfa/recovery-codes');
+    const { codes } = recoveryCodesOf((await c.get('/mfa/recovery-codes')).body);
+    expect(codes).toHaveLength(10);
+    expect(codes.some((code) => user.codes.includes(code))).toBe(false);
+
+    const login = client();
+    await submitPassword(login, user);
+    expect((await login.submit('/login/recovery', '/login/recovery', { recoveryCode: user.codes[0]! })).status).toBe(401);
+    expect((await login.submit('/login/recovery', '/login/recovery', { recoveryCode: codes[0]! })).location).toBe('/account');
+    expect(server.outbox.to(`${user.username}@example.test`).map((e) => e.subject)).toContain('New recovery codes');
+  });
+
+  it('with a recovery code in the same field', async () => {
+    const c = client();
+    const user = await signupAndEnroll(server, c);
+    const reply = await c.submit('/account', '/mfa/recovery-codes/regenerate', { code: user.codes[3]! });
+    expect(reply.location).toBe('/mfa/recovery-codes');
+    const used = server.outbox.to(`${user.username}@example.test`).find((e) => e.subject === 'A recovery code was used');
+    expect(used?.text).toContain('to generate new recovery codes');
+  });
+
+  it('the account page offers unseen codes after a regeneration that was not followed', async () => {
+    const c = client();
+    const user = await signupAndEnroll(server, c);
+    await c.submit('/account', '/mfa/recovery-codes/regenerate', { code: nextCode(server, user.secret) });
+    const account = await c.get('/account');
+    expect(textOf(account.body)).toContain('You have new recovery codes you have not seen yet.');
+    expect(account.body).toContain('href="/mfa/recovery-codes"');
+  });
+
+  it.each([
+    ['a wrong code', (s: string) => wrongCode(server, s), 401, 'That code is not right. 4 attempts left'],
+    ['a malformed code', () => '12', 400, 'Enter the 6-digit code from your authenticator app'],
+    ['nothing', () => '', 400, 'Enter a code from your authenticator app or a recovery code.'],
+  ])('refuses %s on the account page', async (_name, code, status, message) => {
+    const c = client();
+    const user = await signupAndEnroll(server, c);
+    const reply = await c.submit('/account', '/mfa/recovery-codes/regenerate', { code: code(user.secret) });
+    expect(reply.status).toBe(status);
+    expect(textOf(reply.body)).toContain(message);
+    expect(textOf(reply.body)).toContain('Recovery codes left 10');
+  });
+
+  it('without a session redirects to /login', async () => {
+    const c = client();
+    const reply = await c.post('/mfa/recovery-codes/regenerate', { _csrf: await c.csrf('/login'), code: '123456' });
+    expect(reply.location).toBe('/login');
+  });
+});
+
+describe('POST /mfa/disable', () => {
+  it('with a TOTP code turns MFA off; login then needs only the password', async () => {
+    const c = client();
+    const user = await signupAndEnroll(server, c);
+    const reply = await c.submit('/account', '/mfa/disable', { code: nextCode(server, user.secret) });
+    expect(reply.status).toBe(303);
+    expect(reply.location).toBe('/account');
+    const account = await followText(c, reply);
+    expect(account).toContain('Two-factor authentication is off.');
+    expect(account).toContain('Two-factor authentication Off');
+    expect(await mfaState(user.username)).toBe('registered');
+    expect((await submitPassword(client(), user)).location).toBe('/account');
+    const email = server.outbox.to(`${user.username}@example.test`).find((e) => e.subject === 'Two-factor authentication is off');
+    expect(email?.text).toContain('confirmed with an authenticator code');
+  });
+
+  it('with a recovery code', async () => {
+    const c = client();
+    const user = await signupAndEnroll(server, c);
+    const reply = await c.submit('/account', '/mfa/disable', { code: '', recoveryCode: user.codes[5]! });
+    expect(reply.location).toBe('/account');
+    expect(await mfaState(user.username)).toBe('registered');
+    const email = server.outbox.to(`${user.username}@example.test`).find((e) => e.subject === 'Two-factor authentication is off');
+    expect(email?.text).toContain('confirmed with a recovery code');
+  });
+
+  it('refuses a wrong code and keeps MFA on', async () => {
+    const c = client();
+    const user = await signupAndEnroll(server, c);
+    const reply = await c.submit('/account', '/mfa/disable', { code: wrongCode(server, user.secret) });
+    expect(reply.status).toBe(401);
+    expect(textOf(reply.body)).toContain('That code is not right.');
+    const recovery = await c.submit('/account', '/mfa/disable', { recoveryCode: 'AAAA-AAAA-AAAA-AAAA-AAAA-AAAA' });
+    expect(recovery.status).toBe(401);
+    expect(textOf(recovery.body)).toContain('3 attempts left');
+    expect(await mfaState(user.username)).toBe('enabled');
+  });
+
+  it('refuses a replayed code', async () => {
+    const c = client();
+    const user = await signupAndEnroll(server, c);
+    const reply = await c.submit('/account', '/mfa/disable', { code: codeNow(server, user.secret) });
+    expect(reply.status).toBe(401);
+    expect(textOf(reply.body)).toContain('That code was already used.');
+  });
+
+  it('locks after repeated wrong codes and says until when', async () => {
+    const c = client();
+    const user = await signupAndEnroll(server, c);
+    let reply;
+    for (let i = 0; i < 5; i++) reply = await c.submit('/account', '/mfa/disable', { code: wrongCode(server, user.secret) });
+    expect(reply!.status).toBe(429);
+    expect(textOf(reply!.body)).toContain('Too many wrong codes: your account is locked until');
+    expect(textOf((await c.get('/account')).body)).toContain('On (locked)');
+  });
+});
+
+describe('other sessions end when MFA is turned on or off', () => {
+  it('turning MFA on signs out the other sessions, not this one', async () => {
+    const phone = client();
+    const user = await signup(phone);
+    const laptop = client();
+    expect((await submitPassword(laptop, user)).location).toBe('/account');
+    const stolen = laptop.clone();
+
+    const page = await phone.get('/mfa/setup');
+    await phone.post('/mfa/setup', { _csrf: csrfOf(page.body), code: codeNow(server, setupOf(page.body).secret) });
+    expect((await phone.get('/account')).status).toBe(200);
+
+    const reply = await laptop.get('/account');
+    expect(reply.location).toBe('/login');
+    expect(await followText(laptop, reply)).toContain('You were signed out because the two-factor settings of your account changed.');
+    expect((await stolen.get('/account')).location).toBe('/login');
+    expect((await sessionOf(server, laptop))?.userId).toBeUndefined();
+  });
+
+  it('turning MFA off signs out the other sessions, not this one', async () => {
+    const phone = client();
+    const user = await signupAndEnroll(server, phone);
+    const laptop = client();
+    expect((await loginWithCode(server, laptop, user)).location).toBe('/account');
+    expect((await laptop.get('/account')).status).toBe(200);
+
+    await phone.submit('/account', '/mfa/disable', { code: nextCode(server, user.secret) });
+    expect((await phone.get('/account')).status).toBe(200);
+    expect((await laptop.get('/account')).location).toBe('/login');
+  });
+
+  it('regenerating codes does not end other sessions', async () => {
+    const phone = client();
+    const user = await signupAndEnroll(server, phone);
+    const laptop = client();
+    await loginWithCode(server, laptop, user);
+    await phone.submit('/account', '/mfa/recovery-codes/regenerate', { code: nextCode(server, user.secret) });
+    expect((await laptop.get('/account')).status).toBe(200);
+  });
+});
+
+describe('the signed-in session', () => {
+  it('holds the user id and the session generation, no pending marker', async () => {
+    const user = await signupAndEnroll(server, client());
+    const c = client();
+    await loginWithCode(server, c, user);
+    await c.get('/account');
+    const data = await sessionOf(server, c);
+    expect(data?.userId).toBe(server.accounts.byUsername(user.username)!.id);
+    expect(data?.generation).toBe(server.accounts.byUsername(user.username)!.sessionGeneration);
+    expect(data?.pendingMfa).toBeUndefined();
+  });
+
+  it('never holds a TOTP secret or recovery codes', async () => {
+    const c = client();
+    const user = await signupAndEnroll(server, c);
+    const stored = JSON.stringify(await sessionOf(server, c));
+    expect(stored).not.toContain(user.secret);
+    for (const code of user.codes) {
+      expect(stored).not.toContain(code);
+      expect(stored).not.toContain(normalizeRecoveryCode(code));
+    }
+  });
+});
