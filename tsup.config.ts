@@ -4,6 +4,8 @@ export default defineConfig({
   entry: {
     index: 'src/index.ts',
     'testing/index': 'src/testing/index.ts',
+    'adapters/postgres/index': 'src/stores/postgres/index.ts',
+    'adapters/redis/index': 'src/stores/redis/index.ts',
   },
   format: ['esm', 'cjs'],
   dts: true,
@@ -13,6 +15,6 @@ export default defineConfig({
   platform: 'node',
   splitting: false,
   treeshake: true,
-  // vitest is the conformance suite's peer: never bundle it.
-  external: ['vitest'],
+  // Peers, never bundled: vitest (the conformance suite), pg and ioredis (the adapters).
+  external: ['vitest', 'pg', 'ioredis'],
 });

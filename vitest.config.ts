@@ -4,6 +4,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   resolve: {
     alias: [
+      { find: /^twofold\/adapters\/postgres$/, replacement: fileURLToPath(new URL('./src/stores/postgres/index.ts', import.meta.url)) },
+      { find: /^twofold\/adapters\/redis$/, replacement: fileURLToPath(new URL('./src/stores/redis/index.ts', import.meta.url)) },
       { find: /^twofold\/testing$/, replacement: fileURLToPath(new URL('./src/testing/index.ts', import.meta.url)) },
       { find: /^twofold$/, replacement: fileURLToPath(new URL('./src/index.ts', import.meta.url)) },
     ],

@@ -1,10 +1,12 @@
 /**
  * `npm run bench`: every benchmark in one process, so that ratios compare
  * figures measured in the same run on the same (shared, noisy) machine.
- * Set BENCH_ONLY=primitives (comma-separated) to run a subset.
+ * Sections: primitives, service, adapters, http, memory; run a subset with
+ * BENCH_ONLY=primitives,service (comma-separated).
  */
 import os from 'node:os';
 import { benchPrimitives } from './primitives.ts';
+import { benchAdapters } from './adapters.ts';
 import { benchHttp } from './http.ts';
 import { benchMemory, benchService } from './service.ts';
 
@@ -17,5 +19,6 @@ console.log(`node ${process.version}, ${os.platform()} ${os.arch()}, ${os.cpus()
 
 if (wants('primitives')) await benchPrimitives();
 if (wants('service')) await benchService();
+if (wants('adapters')) await benchAdapters();
 if (wants('http')) await benchHttp();
 if (wants('memory')) await benchMemory();

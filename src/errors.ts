@@ -21,6 +21,9 @@ export type MfaErrorCode =
   /** A store returned something that breaks its contract. */
   | 'store_contract';
 
+/** Marks MfaError instances across copies of the library (see `Symbol.hasInstance`). */
+const BRAND = Symbol.for('twofold.MfaError');
+
 /**
  * The one error class twofold throws. Switch on `code`, never on `message`.
  * Messages name the offending option or argument but never contain secrets,
@@ -34,10 +37,21 @@ export class MfaError extends Error {
     super(message, options);
     this.name = 'MfaError';
     this.code = code;
+    Object.defineProperty(this, BRAND, { value: true });
+  }
+
+  /**
+   * `instanceof MfaError` holds for an MfaError from any copy of twofold:
+   * each entry point (`twofold`, `twofold/adapters/*`, `twofold/testing`) and
+   * each module format (ESM, CJS) carries its own copy of this class, so
+   * identity alone would miss errors thrown by a sibling entry.
+   */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[BRAND] === true;
   }
 }
 
-/** True when `value` is an {@link MfaError}, optionally with the given code. */
+/** True when `value` is an {@link MfaError} (from any entry point), optionally with the given code. */
 export function isMfaError(value: unknown, code?: MfaErrorCode): value is MfaError {
   return value instanceof MfaError && (code === undefined || value.code === code);
 }

@@ -22,7 +22,7 @@ import { rateLimit } from 'express-rate-limit';
 import session from 'express-session';
 import helmet from 'helmet';
 import { fileURLToPath } from 'node:url';
-import { MemoryRecoveryCodeStore, MemoryUserStore, MfaService, type MfaEvent } from 'twofold';
+import { MemoryRecoveryCodeStore, MemoryUserStore, MfaService, type MfaEvent, type RecoveryCodeStore, type UserStore } from 'twofold';
 import { Accounts, type ScryptCost } from './accounts.ts';
 import type { AppContext } from './context.ts';
 import { csrfProtection } from './csrf.ts';
@@ -57,6 +57,8 @@ export interface CreateAppOptions {
   rateLimit?: { windowMs: number; limit: number };
   /** Name shown in authenticator apps. Default 'twofold example'. */
   issuer?: string;
+  /** Where twofold keeps its state. Default: the in-memory stores (see stores.ts for PostgreSQL and Redis). */
+  stores?: { users: UserStore; recoveryCodes: RecoveryCodeStore };
 }
 
 export interface ExampleApp {
@@ -86,8 +88,8 @@ export function createApp(options: CreateAppOptions): ExampleApp {
   const mfa = new MfaService({
     issuer: options.issuer ?? 'twofold example',
     secretKey: options.secretKey,
-    users: new MemoryUserStore(),
-    recoveryCodes: new MemoryRecoveryCodeStore(),
+    users: options.stores?.users ?? new MemoryUserStore(),
+    recoveryCodes: options.stores?.recoveryCodes ?? new MemoryRecoveryCodeStore(),
     now,
     recovery: { emailDelayMs: emailRecoveryDelayMs, emailTtlMs: emailRecoveryDelayMs + EMAIL_RECOVERY_WINDOW_MS },
     onEvent: (event) => {

@@ -19,9 +19,14 @@ export interface Config {
   production: boolean;
   /** Origin used in emailed links, e.g. `https://app.example.com`; required in production. */
   publicUrl: string | undefined;
+  /** Where twofold keeps MFA records and recovery-code hashes. */
+  stores: StoresConfig;
   /** Things worth telling the person starting the server. */
   warnings: string[];
 }
+
+/** `memory` (the embedded default), or a shared engine for several app servers. */
+export type StoresConfig = { kind: 'memory' } | { kind: 'postgres'; url: string; schema: string } | { kind: 'redis'; url: string };
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -70,6 +75,31 @@ function parsePort(text: string | undefined): number {
   return port;
 }
 
+function parseServiceUrl(name: string, text: string, protocols: readonly string[]): string {
+  let url: URL;
+  try {
+    url = new URL(text.trim());
+  } catch {
+    throw new ConfigError(`${name} must be a URL such as ${protocols[0]}//host:port/…`);
+  }
+  if (!protocols.includes(url.protocol)) throw new ConfigError(`${name} must start with ${protocols.map((p) => `${p}//`).join(' or ')}`);
+  return text.trim();
+}
+
+/** DATABASE_URL → PostgreSQL, else REDIS_URL → Redis, else in memory. */
+function parseStores(env: Readonly<Record<string, string | undefined>>, warnings: string[]): StoresConfig {
+  const database = env.DATABASE_URL?.trim() ? env.DATABASE_URL : undefined;
+  const redis = env.REDIS_URL?.trim() ? env.REDIS_URL : undefined;
+  if (database !== undefined) {
+    if (redis !== undefined) warnings.push('Both DATABASE_URL and REDIS_URL are set: using PostgreSQL, REDIS_URL is ignored.');
+    const schema = env.DATABASE_SCHEMA?.trim() || 'public';
+    if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) throw new ConfigError('DATABASE_SCHEMA must be a lower-case SQL identifier such as twofold');
+    return { kind: 'postgres', url: parseServiceUrl('DATABASE_URL', database, ['postgres:', 'postgresql:']), schema };
+  }
+  if (redis !== undefined) return { kind: 'redis', url: parseServiceUrl('REDIS_URL', redis, ['redis:', 'rediss:']) };
+  return { kind: 'memory' };
+}
+
 function parsePublicUrl(text: string | undefined): string | undefined {
   if (text === undefined || text.trim() === '') return undefined;
   let url: URL;
@@ -86,9 +116,16 @@ function parsePublicUrl(text: string | undefined): string | undefined {
 export function loadConfig(env: Readonly<Record<string, string | undefined>>): Config {
   const warnings: string[] = [];
   const production = env.NODE_ENV === 'production';
+  const stores = parseStores(env, warnings);
 
   let secretKey: Uint8Array;
   if (env.TWOFOLD_SECRET_KEY === undefined || env.TWOFOLD_SECRET_KEY.trim() === '') {
+    // Records in a shared database outlive the process: sealed under a random
+    // key, they could never be opened again, and other app servers could not
+    // open them at all.
+    if (stores.kind !== 'memory') {
+      throw new ConfigError(`TWOFOLD_SECRET_KEY is required with ${stores.kind === 'postgres' ? 'DATABASE_URL' : 'REDIS_URL'} (every app server needs the same key)`);
+    }
     secretKey = randomBytes(MIN_KEY_BYTES);
     warnings.push(
       'TWOFOLD_SECRET_KEY is not set: using a random key, so enrolled secrets will not survive a restart. ' +
@@ -129,5 +166,5 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
   // client controls; in development the request is trusted for convenience.
   if (production && publicUrl === undefined) throw new ConfigError('PUBLIC_URL is required when NODE_ENV=production');
 
-  return { port: parsePort(env.PORT), secretKey, emailRecoveryDelayMs, sessionSecret, production, publicUrl, warnings };
+  return { port: parsePort(env.PORT), secretKey, emailRecoveryDelayMs, sessionSecret, production, publicUrl, stores, warnings };
 }

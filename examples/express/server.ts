@@ -1,10 +1,12 @@
 /**
  * Starts the example host: `npm start` (PORT, TWOFOLD_SECRET_KEY,
- * EMAIL_RECOVERY_DELAY, SESSION_SECRET, PUBLIC_URL, NODE_ENV; see config.ts).
+ * EMAIL_RECOVERY_DELAY, SESSION_SECRET, PUBLIC_URL, NODE_ENV, DATABASE_URL,
+ * REDIS_URL; see config.ts).
  */
 import type { AddressInfo } from 'node:net';
 import { createApp } from './app.ts';
 import { ConfigError, loadConfig, type Config } from './config.ts';
+import { openStores } from './stores.ts';
 import { formatDuration } from './time.ts';
 
 let config: Config;
@@ -17,7 +19,13 @@ try {
 }
 for (const warning of config.warnings) console.warn(`warning: ${warning}`);
 
+const stores = await openStores(config.stores).catch((error: unknown) => {
+  console.error(`twofold example: cannot open the ${config.stores.kind} stores: ${error instanceof Error ? error.message : String(error)}`);
+  process.exit(1);
+});
+
 const { app } = createApp({
+  stores,
   secretKey: config.secretKey,
   sessionSecret: config.sessionSecret,
   production: config.production,
@@ -28,6 +36,7 @@ const { app } = createApp({
 const server = app.listen(config.port, () => {
   const { port } = server.address() as AddressInfo;
   console.log(`twofold example listening on http://localhost:${port}`);
+  console.log(`MFA state: ${stores.description}`);
   console.log(`email recovery waiting period: ${formatDuration(config.emailRecoveryDelayMs)} (EMAIL_RECOVERY_DELAY)`);
   if (!config.production) console.log(`emails go to the dev outbox: http://localhost:${port}/dev/outbox`);
 });

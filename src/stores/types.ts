@@ -99,7 +99,7 @@ export interface UserStore {
  */
 export interface RecoveryCodeStore {
   /**
-   * Replace the user's whole set with `hashes`, all unused, atomically (no
+   * Replace the user's whole set with `hashes` (distinct), all unused, atomically (no
    * moment where old and new coexist) — but only if `generation` is greater
    * than the generation of the stored set, or no set is stored. Otherwise do
    * nothing: a slow replace of an older set that arrives late must never
@@ -113,9 +113,12 @@ export interface RecoveryCodeStore {
    */
   consume(userId: string, hash: string): Promise<boolean>;
   /**
-   * Undo a `consume` whose surrounding operation failed before it committed,
-   * so a store fault never costs the user a code. Marks `hash` unused again
-   * if it is in the set and used; a no-op otherwise.
+   * Undo a `consume` of `hash` (one that resolved true) whose surrounding
+   * operation failed before it committed, so a store fault never costs the
+   * user a code. Marks `hash` unused again if it is in the current set and
+   * used; a no-op otherwise. An adapter may be stricter and undo only a
+   * consume it made itself (safer when a client re-sends commands after a
+   * reconnect): the service only ever restores its own consume.
    */
   restore(userId: string, hash: string): Promise<void>;
   /** How many of the user's hashes are unused (0 for an unknown user). */

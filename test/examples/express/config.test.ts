@@ -123,3 +123,58 @@ describe('loadConfig', () => {
     expect(loadConfig(NODE_ENV === undefined ? {} : { NODE_ENV }).production).toBe(false);
   });
 });
+
+describe('loadConfig: where twofold keeps its state', () => {
+  const base = { TWOFOLD_SECRET_KEY: HEX_KEY, SESSION_SECRET: SESSION };
+
+  it('is in memory when neither DATABASE_URL nor REDIS_URL is set (or they are empty)', () => {
+    expect(loadConfig(base).stores).toEqual({ kind: 'memory' });
+    expect(loadConfig({ ...base, DATABASE_URL: '', REDIS_URL: ' ' }).stores).toEqual({ kind: 'memory' });
+  });
+
+  it('is PostgreSQL when DATABASE_URL is set', () => {
+    const url = 'postgres://postgres@127.0.0.1:5432/test';
+    expect(loadConfig({ ...base, DATABASE_URL: url }).stores).toEqual({ kind: 'postgres', url, schema: 'public' });
+    expect(loadConfig({ ...base, DATABASE_URL: url, DATABASE_SCHEMA: 'auth_2fa' }).stores).toEqual({ kind: 'postgres', url, schema: 'auth_2fa' });
+    expect(loadConfig({ ...base, DATABASE_URL: 'postgresql://h/db' }).stores.kind).toBe('postgres');
+  });
+
+  it('is Redis when REDIS_URL is set', () => {
+    expect(loadConfig({ ...base, REDIS_URL: 'redis://127.0.0.1:6379' }).stores).toEqual({ kind: 'redis', url: 'redis://127.0.0.1:6379' });
+    expect(loadConfig({ ...base, REDIS_URL: 'rediss://cache:6380/2' }).stores.kind).toBe('redis');
+  });
+
+  it('prefers PostgreSQL when both are set, and says REDIS_URL is ignored', () => {
+    const config = loadConfig({ ...base, DATABASE_URL: 'postgres://h/db', REDIS_URL: 'redis://h' });
+    expect(config.stores.kind).toBe('postgres');
+    expect(config.warnings.join('\n')).toMatch(/REDIS_URL is ignored/);
+  });
+
+  it.each<[Record<string, string>, RegExp]>([
+    [{ DATABASE_URL: 'mysql://h/db' }, /DATABASE_URL must start with postgres:\/\//],
+    [{ DATABASE_URL: 'not a url' }, /DATABASE_URL must be a URL/],
+    [{ REDIS_URL: 'http://h' }, /REDIS_URL must start with redis:\/\//],
+    [{ DATABASE_URL: 'postgres://h/db', DATABASE_SCHEMA: 'Auth; DROP' }, /DATABASE_SCHEMA must be a lower-case SQL identifier/],
+  ])('refuses %j', (env, message) => {
+    expect(() => loadConfig({ ...base, ...env })).toThrow(message);
+  });
+
+  it.each([{ DATABASE_URL: 'postgres://h/db' }, { REDIS_URL: 'redis://h' }])(
+    'requires TWOFOLD_SECRET_KEY with a shared store (%j): a random key would make every stored record unreadable',
+    (env) => {
+      expect(() => loadConfig({ SESSION_SECRET: SESSION, ...env })).toThrow(ConfigError);
+      expect(() => loadConfig({ SESSION_SECRET: SESSION, ...env })).toThrow(/TWOFOLD_SECRET_KEY is required/);
+    },
+  );
+
+  it('never puts a database password into its error message', () => {
+    let message = '';
+    try {
+      loadConfig({ SESSION_SECRET: SESSION, DATABASE_URL: 'postgres://user:hunter2-secret@h/db' });
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).toMatch(/TWOFOLD_SECRET_KEY/);
+    expect(message).not.toContain('hunter2');
+  });
+});
