@@ -5,9 +5,10 @@
  */
 import { describe, expect, it } from 'vitest';
 import { isMfaError } from '../../src/errors.ts';
-import type { RegenerateRecoveryCodesResult, RevealRecoveryCodesResult } from '../../src/service/results.ts';
-import { MemoryRecoveryCodeStore, type RecoveryCodeStore } from '../../src/stores/index.ts';
-import { codeAt, Harness, MINUTE, ok, SECOND, wrongCodeAt } from './fixtures.ts';
+import type { MfaService } from '../../src/service/mfa-service.ts';
+import type { Proof, RegenerateRecoveryCodesResult, RevealRecoveryCodesResult, VerifyLoginResult } from '../../src/service/results.ts';
+import type { MemoryRecoveryCodeStore, RecoveryCodeStore } from '../../src/stores/index.ts';
+import { codeAt, Harness, MINUTE, ok, RecordingCodeStore, SECOND, wrongCodeAt } from './fixtures.ts';
 
 type Settled<T> = { value: T } | { error: unknown };
 
@@ -39,6 +40,19 @@ function tally(results: Array<{ ok: boolean; reason?: string }>): Record<string,
   return counts;
 }
 
+/** `count` challenges for alice, started at once. */
+function challengesOf(h: Harness, count: number): Promise<string[]> {
+  return Promise.all(Array.from({ length: count }, () => h.challenge('alice')));
+}
+
+/** verifyLogin on every challenge at once (with `proof`, or `proof(i)` for the i-th), on `services` in turn; none may throw. */
+async function verifyAll(services: MfaService[], challenges: string[], proof: Proof | ((i: number) => Proof)): Promise<VerifyLoginResult[]> {
+  const proofOf = typeof proof === 'function' ? proof : () => proof;
+  const outcomes = await settle(challenges.map((c, i) => () => services[i % services.length]!.verifyLogin(c, proofOf(i))));
+  expect(errorsOf(outcomes)).toEqual([]);
+  return valuesOf(outcomes);
+}
+
 /** A promise and its resolver, to hold a store call until the test lets it go. */
 function gate(): { wait: Promise<void>; open: () => void } {
   let open!: () => void;
@@ -48,30 +62,20 @@ function gate(): { wait: Promise<void>; open: () => void } {
   return { wait, open };
 }
 
-/** A memory recovery-code store whose calls can be intercepted (every argument is forwarded). */
-class HookedCodeStore implements RecoveryCodeStore {
-  readonly inner = new MemoryRecoveryCodeStore();
+/** A recording memory store whose replace and consume can be intercepted (every argument is forwarded). */
+class HookedCodeStore extends RecordingCodeStore {
   onReplace: ((...args: Parameters<RecoveryCodeStore['replace']>) => Promise<void>) | null = null;
   afterConsume: ((userId: string, hash: string, consumed: boolean) => Promise<void>) | null = null;
-  async replace(...args: Parameters<RecoveryCodeStore['replace']>) {
+  override async replace(...args: Parameters<RecoveryCodeStore['replace']>) {
     const hook = this.onReplace;
     if (hook) return hook(...args);
-    return this.inner.replace(...args);
+    return super.replace(...args);
   }
-  async consume(...args: Parameters<RecoveryCodeStore['consume']>) {
-    const consumed = await this.inner.consume(...args);
+  override async consume(...args: Parameters<RecoveryCodeStore['consume']>) {
+    const consumed = await super.consume(...args);
     const hook = this.afterConsume;
     if (hook) await hook(args[0], args[1], consumed);
     return consumed;
-  }
-  restore(...args: Parameters<RecoveryCodeStore['restore']>) {
-    return this.inner.restore(...args);
-  }
-  countUnused(...args: Parameters<RecoveryCodeStore['countUnused']>) {
-    return this.inner.countUnused(...args);
-  }
-  clear(...args: Parameters<RecoveryCodeStore['clear']>) {
-    return this.inner.clear(...args);
   }
 }
 
@@ -80,11 +84,8 @@ describe('Replay under races: one TOTP code on 50 challenges', () => {
     const h = new Harness();
     const u = await h.enroll('alice');
     h.clock.advance(30 * SECOND);
-    const challenges = await Promise.all(Array.from({ length: 50 }, () => h.challenge('alice')));
     const code = codeAt(u.secret, h.now);
-    const outcomes = await settle(challenges.map((c) => () => h.mfa.verifyLogin(c, { totp: code })));
-    expect(errorsOf(outcomes)).toEqual([]);
-    const counts = tally(valuesOf(outcomes));
+    const counts = tally(await verifyAll([h.mfa], await challengesOf(h, 50), { totp: code }));
     expect(counts.ok).toBe(1);
     // The others are replays (which count as failures) until the lock engages.
     expect((counts.replayed ?? 0) + (counts.locked ?? 0)).toBe(49);
@@ -95,11 +96,8 @@ describe('Replay under races: one TOTP code on 50 challenges', () => {
     const h = new Harness({ lockout: { maxFailures: 100, hardLimit: 100 } });
     const u = await h.enroll('alice');
     h.clock.advance(30 * SECOND);
-    const challenges = await Promise.all(Array.from({ length: 50 }, () => h.challenge('alice')));
     const code = codeAt(u.secret, h.now);
-    const outcomes = await settle(challenges.map((c) => () => h.mfa.verifyLogin(c, { totp: code })));
-    expect(errorsOf(outcomes)).toEqual([]);
-    expect(tally(valuesOf(outcomes))).toEqual({ ok: 1, replayed: 49 });
+    expect(tally(await verifyAll([h.mfa], await challengesOf(h, 50), { totp: code }))).toEqual({ ok: 1, replayed: 49 });
   });
 
   it('two app servers (two service instances) racing on one code: exactly one success', async () => {
@@ -108,10 +106,7 @@ describe('Replay under races: one TOTP code on 50 challenges', () => {
     const other = h.service();
     h.clock.advance(30 * SECOND);
     const code = codeAt(u.secret, h.now);
-    const challenges = await Promise.all(Array.from({ length: 10 }, () => h.challenge('alice')));
-    const outcomes = await settle(challenges.map((c, i) => () => (i % 2 ? h.mfa : other).verifyLogin(c, { totp: code })));
-    expect(errorsOf(outcomes)).toEqual([]);
-    expect(tally(valuesOf(outcomes)).ok).toBe(1);
+    expect(tally(await verifyAll([other, h.mfa], await challengesOf(h, 10), { totp: code })).ok).toBe(1);
   });
 });
 
@@ -119,10 +114,7 @@ describe('Recovery codes under races: atomic consume', () => {
   it('exactly one of 50 parallel logins with the same recovery code succeeds, and the count drops by exactly 1', async () => {
     const h = new Harness();
     const u = await h.enroll('alice');
-    const challenges = await Promise.all(Array.from({ length: 50 }, () => h.challenge('alice')));
-    const outcomes = await settle(challenges.map((c) => () => h.mfa.verifyLogin(c, { recoveryCode: u.codes[0]! })));
-    expect(errorsOf(outcomes)).toEqual([]);
-    const results = valuesOf(outcomes);
+    const results = await verifyAll([h.mfa], await challengesOf(h, 50), { recoveryCode: u.codes[0]! });
     expect(tally(results).ok).toBe(1);
     expect(await h.codes.countUnused('alice')).toBe(9);
     expect(h.eventsOf('recovery_code.used')).toHaveLength(1);
@@ -131,10 +123,7 @@ describe('Recovery codes under races: atomic consume', () => {
   it('exactly one success with the lockout out of the way, the other 49 are invalid_code', async () => {
     const h = new Harness({ lockout: { maxFailures: 100, hardLimit: 100 } });
     const u = await h.enroll('alice');
-    const challenges = await Promise.all(Array.from({ length: 50 }, () => h.challenge('alice')));
-    const outcomes = await settle(challenges.map((c) => () => h.mfa.verifyLogin(c, { recoveryCode: u.codes[0]! })));
-    expect(errorsOf(outcomes)).toEqual([]);
-    expect(tally(valuesOf(outcomes))).toEqual({ ok: 1, invalid_code: 49 });
+    expect(tally(await verifyAll([h.mfa], await challengesOf(h, 50), { recoveryCode: u.codes[0]! }))).toEqual({ ok: 1, invalid_code: 49 });
     expect(await h.codes.countUnused('alice')).toBe(9);
   });
 
@@ -168,9 +157,8 @@ describe('Recovery codes under races: atomic consume', () => {
     const h = new Harness({ recovery: { codeCount: 50 } });
     const u = await h.enroll('alice');
     const challenge = await h.challenge('alice');
-    const outcomes = await settle(u.codes.map((code) => () => h.mfa.verifyLogin(challenge, { recoveryCode: code })));
-    expect(errorsOf(outcomes)).toEqual([]);
-    const successes = tally(valuesOf(outcomes)).ok ?? 0;
+    const results = await verifyAll([h.mfa], u.codes.map(() => challenge), (i) => ({ recoveryCode: u.codes[i]! }));
+    const successes = tally(results).ok ?? 0;
     expect(successes).toBe(1);
     expect(await h.codes.countUnused('alice')).toBe(50 - successes);
   });
@@ -183,9 +171,7 @@ describe('Challenges under races: dead after one success', () => {
     h.clock.advance(30 * SECOND);
     const challenge = await h.challenge('alice');
     const code = codeAt(u.secret, h.now);
-    const outcomes = await settle(Array.from({ length: 50 }, () => () => h.mfa.verifyLogin(challenge, { totp: code })));
-    expect(errorsOf(outcomes)).toEqual([]);
-    const counts = tally(valuesOf(outcomes));
+    const counts = tally(await verifyAll([h.mfa], Array.from({ length: 50 }, () => challenge), { totp: code }));
     expect(counts.ok).toBe(1);
     expect(h.eventsOf('login.succeeded')).toHaveLength(1);
   });
@@ -196,9 +182,8 @@ describe('Challenges under races: dead after one success', () => {
     h.clock.advance(5 * 30 * SECOND);
     const challenge = await h.challenge('alice');
     const codes = [-1, 0, 1].map((d) => codeAt(u.secret, h.now + d * 30 * SECOND));
-    const outcomes = await settle(Array.from({ length: 30 }, (_, i) => () => h.mfa.verifyLogin(challenge, { totp: codes[i % 3]! })));
-    expect(errorsOf(outcomes)).toEqual([]);
-    expect(tally(valuesOf(outcomes)).ok).toBe(1);
+    const results = await verifyAll([h.mfa], Array.from({ length: 30 }, () => challenge), (i) => ({ totp: codes[i % 3]! }));
+    expect(tally(results).ok).toBe(1);
   });
 });
 
@@ -207,11 +192,9 @@ describe('Lockout under races: no lost updates', () => {
     const h = new Harness();
     const u = await h.enroll('alice');
     h.clock.advance(MINUTE);
-    const challenges = await Promise.all(Array.from({ length: 50 }, () => h.challenge('alice')));
+    const challenges = await challengesOf(h, 50);
     const wrong = wrongCodeAt(u.secret, h.now);
-    const outcomes = await settle(challenges.map((c) => () => h.mfa.verifyLogin(c, { totp: wrong })));
-    expect(errorsOf(outcomes)).toEqual([]);
-    const results = valuesOf(outcomes);
+    const results = await verifyAll([h.mfa], challenges, { totp: wrong });
     expect(tally(results)).toEqual({ invalid_code: 4, locked: 46 });
     const left = results.flatMap((r) => (r.ok === false && 'attemptsLeft' in r && r.attemptsLeft !== undefined ? [r.attemptsLeft] : []));
     expect(left.sort()).toEqual([1, 2, 3, 4]);
@@ -224,11 +207,9 @@ describe('Lockout under races: no lost updates', () => {
     const h = new Harness({ lockout: { maxFailures: 100, hardLimit: 100 } });
     const u = await h.enroll('alice');
     h.clock.advance(MINUTE);
-    const challenges = await Promise.all(Array.from({ length: 50 }, () => h.challenge('alice')));
+    const challenges = await challengesOf(h, 50);
     const wrong = wrongCodeAt(u.secret, h.now);
-    const outcomes = await settle(challenges.map((c) => () => h.mfa.verifyLogin(c, { totp: wrong })));
-    expect(errorsOf(outcomes)).toEqual([]);
-    const results = valuesOf(outcomes);
+    const results = await verifyAll([h.mfa], challenges, { totp: wrong });
     // Every failure saw its own count: 99 … 50 attempts left, each exactly once.
     const left = results.map((r) => (r as { attemptsLeft?: number }).attemptsLeft);
     expect(new Set(left).size).toBe(50);
@@ -243,10 +224,9 @@ describe('Lockout under races: no lost updates', () => {
     const other = h.service();
     const u = await h.enroll('alice');
     h.clock.advance(MINUTE);
-    const challenges = await Promise.all(Array.from({ length: 10 }, () => h.challenge('alice')));
+    const challenges = await challengesOf(h, 10);
     const wrong = wrongCodeAt(u.secret, h.now);
-    const outcomes = await settle(challenges.map((c, i) => () => (i % 2 ? h.mfa : other).verifyLogin(c, { totp: wrong })));
-    expect(errorsOf(outcomes)).toEqual([]);
+    await verifyAll([other, h.mfa], challenges, { totp: wrong });
     expect(await h.mfa.verifyLogin(challenges[0]!, { totp: wrong })).toMatchObject({ attemptsLeft: 89 });
   });
 });

@@ -1,16 +1,18 @@
 /**
  * Shared set-up for the service tests: a clock moved by hand, a service over
- * memory stores that collects its events, and helpers for the flow
- * (enroll, log in, codes at a given instant). Tests never sleep.
+ * memory stores that collects its events, helpers for the flow (enroll, log
+ * in, codes at a given instant), `expectMfaError`, and a recovery-code store
+ * that records what it is given. Tests never sleep.
  */
 import { expect } from 'vitest';
+import { isMfaError, type MfaError, type MfaErrorCode } from '../../src/errors.ts';
 import { generateTotp } from '../../src/index.ts';
 import type { TotpAlgorithm, TotpDigits } from '../../src/otp/index.ts';
 import type { MfaEvent, MfaEventType } from '../../src/service/events.ts';
 import { MfaService } from '../../src/service/mfa-service.ts';
 import type { MfaServiceOptions } from '../../src/service/options.ts';
 import type { Proof, VerifyLoginResult } from '../../src/service/results.ts';
-import { MemoryRecoveryCodeStore, MemoryUserStore, type MfaRecord } from '../../src/stores/index.ts';
+import { MemoryRecoveryCodeStore, MemoryUserStore, type MfaRecord, type RecoveryCodeStore } from '../../src/stores/index.ts';
 
 export const SECOND = 1000;
 export const MINUTE = 60 * SECOND;
@@ -73,6 +75,20 @@ export function wrongCodeAt(secret: string, ms: number, params: CodeParams = {},
 export function ok<T extends { ok: boolean }>(result: T): Extract<T, { ok: true }> {
   expect(result, `expected ok, got ${JSON.stringify(result)}`).toMatchObject({ ok: true });
   return result as Extract<T, { ok: true }>;
+}
+
+/** Expect `promise` to reject with MfaError(code), failing the test (with what came instead) otherwise; returns the error. */
+export async function expectMfaError(promise: Promise<unknown>, code: MfaErrorCode): Promise<MfaError> {
+  let error: unknown = null;
+  let value: unknown;
+  try {
+    value = await promise;
+  } catch (e) {
+    error = e;
+  }
+  expect(isMfaError(error), `expected MfaError ${code}, got ${error === null ? `value ${JSON.stringify(value)}` : String(error)}`).toBe(true);
+  expect((error as MfaError).code).toBe(code);
+  return error as MfaError;
 }
 
 export interface Enrolled {
@@ -166,6 +182,16 @@ export class Harness {
     return mfa.verifyLogin(await this.challenge(userId, mfa), proof);
   }
 
+  /** Request email recovery, lock the account, wait out the delay and complete the recovery: the events the completion emitted. */
+  async completeEmailRecoveryWhileLocked(userId: string): Promise<MfaEvent[]> {
+    const requested = ok(await this.mfa.requestEmailRecovery(userId));
+    ok(await this.mfa.lock(userId));
+    this.clock.set(requested.notBefore);
+    const from = this.events.length;
+    ok(await this.mfa.completeEmailRecovery(userId, requested.token));
+    return this.events.slice(from);
+  }
+
   /** Move to a later TOTP step and return its code (never replayed). */
   freshCode(secret: string, params: CodeParams = {}): string {
     this.clock.advance((params.period ?? 30) * SECOND);
@@ -175,6 +201,45 @@ export class Harness {
   /** A wrong but well-formed code for now. */
   wrongCode(secret: string, params: CodeParams = {}): string {
     return wrongCodeAt(secret, this.now, params);
+  }
+}
+
+/** One call a {@link RecordingCodeStore} was given; array arguments are copied as they were. */
+export interface CodeStoreCall {
+  method: keyof RecoveryCodeStore;
+  args: unknown[];
+}
+
+/**
+ * A memory recovery-code store that records every call it is given and
+ * forwards every argument to `inner`. A test that must hold or intercept a
+ * call overrides that method and calls `super`.
+ */
+export class RecordingCodeStore implements RecoveryCodeStore {
+  readonly inner = new MemoryRecoveryCodeStore();
+  readonly calls: CodeStoreCall[] = [];
+  #record(method: keyof RecoveryCodeStore, args: unknown[]): void {
+    this.calls.push({ method, args: args.map((a) => (Array.isArray(a) ? [...a] : a)) });
+  }
+  replace(...args: Parameters<RecoveryCodeStore['replace']>) {
+    this.#record('replace', args);
+    return this.inner.replace(...args);
+  }
+  consume(...args: Parameters<RecoveryCodeStore['consume']>) {
+    this.#record('consume', args);
+    return this.inner.consume(...args);
+  }
+  restore(...args: Parameters<RecoveryCodeStore['restore']>) {
+    this.#record('restore', args);
+    return this.inner.restore(...args);
+  }
+  countUnused(...args: Parameters<RecoveryCodeStore['countUnused']>) {
+    this.#record('countUnused', args);
+    return this.inner.countUnused(...args);
+  }
+  clear(...args: Parameters<RecoveryCodeStore['clear']>) {
+    this.#record('clear', args);
+    return this.inner.clear(...args);
   }
 }
 

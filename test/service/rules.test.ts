@@ -5,20 +5,21 @@
 import { randomBytes } from 'node:crypto';
 import * as OTPAuth from 'otpauth';
 import { describe, expect, it } from 'vitest';
-import { isMfaError } from '../../src/errors.ts';
 import { decodeBase32 } from '../../src/otp/base32.ts';
 import { parseOtpauthUri } from '../../src/otp/index.ts';
 import type { MfaService } from '../../src/service/mfa-service.ts';
-import { MemoryRecoveryCodeStore, type RecoveryCodeStore } from '../../src/stores/index.ts';
+import type { MemoryRecoveryCodeStore, RecoveryCodeStore } from '../../src/stores/index.ts';
 import {
   codeAt,
   DAY,
+  expectMfaError,
   Harness,
   HOUR,
   KEY_1,
   KEY_2,
   MINUTE,
   ok,
+  RecordingCodeStore,
   SECOND,
   wrongCodeAt,
 } from './fixtures.ts';
@@ -29,48 +30,6 @@ const B64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_
 /** A wrong TOTP login for `userId`; returns the result. */
 async function failLogin(h: Harness, userId: string, secret: string, mfa: MfaService = h.mfa) {
   return h.login(userId, { totp: wrongCodeAt(secret, h.now) }, mfa);
-}
-
-/** Expect an async call to reject with an MfaError of `code`. */
-async function expectMfaError(promise: Promise<unknown>, code: string): Promise<void> {
-  let error: unknown = null;
-  let value: unknown;
-  try {
-    value = await promise;
-  } catch (e) {
-    error = e;
-  }
-  expect(isMfaError(error), `expected MfaError ${code}, got ${error === null ? JSON.stringify(value) : String(error)}`).toBe(true);
-  expect((error as { code: string }).code).toBe(code);
-}
-
-/** A recovery-code store that records every argument it is given (forwarding all of them). */
-class RecordingCodeStore implements RecoveryCodeStore {
-  readonly inner = new MemoryRecoveryCodeStore();
-  readonly calls: Array<{ method: string; args: unknown[] }> = [];
-  #record(method: string, args: unknown[]): void {
-    this.calls.push({ method, args: args.map((a) => (Array.isArray(a) ? [...a] : a)) });
-  }
-  replace(...args: Parameters<RecoveryCodeStore['replace']>) {
-    this.#record('replace', args);
-    return this.inner.replace(...args);
-  }
-  consume(...args: Parameters<RecoveryCodeStore['consume']>) {
-    this.#record('consume', args);
-    return this.inner.consume(...args);
-  }
-  restore(...args: Parameters<RecoveryCodeStore['restore']>) {
-    this.#record('restore', args);
-    return this.inner.restore(...args);
-  }
-  countUnused(...args: Parameters<RecoveryCodeStore['countUnused']>) {
-    this.#record('countUnused', args);
-    return this.inner.countUnused(...args);
-  }
-  clear(...args: Parameters<RecoveryCodeStore['clear']>) {
-    this.#record('clear', args);
-    return this.inner.clear(...args);
-  }
 }
 
 function flipChar(text: string, index: number, to: string): string {
@@ -940,12 +899,7 @@ describe('Email recovery: works after the waiting period and before expiry; an M
     mark = h.events.length;
     ok(await h.login('alice', { totp: h.freshCode(u.secret) }));
     expect(h.typesSince(mark)).toEqual(['login.succeeded', 'email_recovery.cancelled']);
-    const last = ok(await h.mfa.requestEmailRecovery('alice'));
-    ok(await h.mfa.lock('alice'));
-    h.clock.set(last.notBefore);
-    mark = h.events.length;
-    ok(await h.mfa.completeEmailRecovery('alice', last.token));
-    expect(h.events.slice(mark)).toEqual([
+    expect(await h.completeEmailRecoveryWhileLocked('alice')).toEqual([
       { type: 'email_recovery.completed', userId: 'alice', at: h.now },
       { type: 'account.unlocked', userId: 'alice', at: h.now, cause: 'email_recovery' },
     ]);

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { isMfaError, MemoryRecoveryCodeStore, MemoryUserStore, type MfaRecord } from 'twofold';
 import { awkwardUserIds, runStoreConformance, sampleRecord } from 'twofold/testing';
+import { MALFORMED_HASHES } from './malformed-hashes.ts';
 
 runStoreConformance({
   name: 'memory',
@@ -19,23 +20,12 @@ async function expectInvalidArgument(promise: Promise<unknown>): Promise<void> {
 }
 
 describe('MemoryRecoveryCodeStore', () => {
-  const malformed: Array<[string, unknown]> = [
-    ['uppercase hex', 'A'.repeat(64)],
-    ['63 characters', 'a'.repeat(63)],
-    ['65 characters', 'a'.repeat(65)],
-    ['non-hex', 'g'.repeat(64)],
-    ['the empty string', ''],
-    ['a trailing newline', `${'a'.repeat(64)}\n`],
-    ['a number', 42],
-    ['undefined', undefined],
-  ];
-
-  it.each(malformed)('rejects a malformed hash (%s) in replace with MfaError invalid_argument', async (_, bad) => {
+  it.each(MALFORMED_HASHES)('rejects a malformed hash (%s) in replace with MfaError invalid_argument', async (_, bad) => {
     const store = new MemoryRecoveryCodeStore();
     await expectInvalidArgument(store.replace('alice', [hash(), bad as string], 1));
   });
 
-  it.each(malformed)('rejects a malformed hash (%s) in consume and restore of a stored set', async (_, bad) => {
+  it.each(MALFORMED_HASHES)('rejects a malformed hash (%s) in consume and restore of a stored set', async (_, bad) => {
     const store = new MemoryRecoveryCodeStore();
     await store.replace('alice', [hash()], 1);
     await expectInvalidArgument(store.consume('alice', bad as string));

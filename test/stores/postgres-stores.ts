@@ -35,7 +35,8 @@ export interface TestPoolOptions {
 export function createPool(options: TestPoolOptions = {}): pg.Pool {
   const pool = new pg.Pool({
     connectionString: POSTGRES_URL,
-    max: options.max ?? 20,
+    // Modest: test files run in parallel against one server (max_connections 100).
+    max: options.max ?? 8,
     application_name: options.applicationName ?? freshApplicationName(),
   });
   pool.on('error', options.onIdleError ?? (() => undefined));

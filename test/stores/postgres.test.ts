@@ -12,6 +12,7 @@ import { isMfaError, type MfaRecord } from 'twofold';
 import { migrate, migrationSql, PostgresRecoveryCodeStore, PostgresUserStore, type Queryable } from 'twofold/adapters/postgres';
 import { runStoreConformance, sampleRecord } from 'twofold/testing';
 import { postgresSkipReason, POSTGRES_URL } from '../support/services.ts';
+import { MALFORMED_HASHES } from './malformed-hashes.ts';
 import { createPool, dropSchema, freshSchemaName, storesOn } from './postgres-stores.ts';
 
 const skip = await postgresSkipReason();
@@ -182,17 +183,7 @@ describe.skipIf(skip)('PostgreSQL adapter: stores', () => {
     }
   });
 
-  const malformed: Array<[string, unknown]> = [
-    ['uppercase hex', 'A'.repeat(64)],
-    ['63 characters', 'a'.repeat(63)],
-    ['65 characters', 'a'.repeat(65)],
-    ['non-hex', 'g'.repeat(64)],
-    ['the empty string', ''],
-    ['a trailing newline', `${'a'.repeat(64)}\n`],
-    ['SQL', `${'a'.repeat(60)}');--`],
-    ['a number', 42],
-    ['undefined', undefined],
-  ];
+  const malformed: Array<[string, unknown]> = [...MALFORMED_HASHES, ['SQL', `${'a'.repeat(60)}');--`]];
 
   it.each(malformed)('rejects a malformed hash (%s) with MfaError invalid_argument; the stored set stays whole', async (_, bad) => {
     const userId = `malformed-${hash()}`;

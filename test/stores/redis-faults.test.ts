@@ -14,7 +14,7 @@ import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import type { Redis, RedisOptions } from 'ioredis';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { MfaService } from 'twofold';
+import { MfaService, type RecoveryCodeStore, type UserStore } from 'twofold';
 import { RedisRecoveryCodeStore, RedisUserStore } from 'twofold/adapters/redis';
 import { sampleRecord } from 'twofold/testing';
 import { CLEAR, CONSUME, PUT, RESTORE } from '../../src/stores/redis/scripts.ts';
@@ -79,6 +79,24 @@ function block(victim: Redis, seconds: number): Promise<unknown> {
 
 async function settle<T>(promises: Array<Promise<T>>): Promise<Array<{ value: T } | { error: Error }>> {
   return Promise.all(promises.map((p) => p.then((value) => ({ value }), (error: Error) => ({ error }))));
+}
+
+/** An MfaService over `users` and `codes` with alice enrolled and her recovery codes revealed; its clock stands one step later. */
+async function enrolledAlice(users: UserStore, codes: RecoveryCodeStore) {
+  let now = T0;
+  const mfa = new MfaService({ issuer: 'Faults', secretKey: randomBytes(32), users, recoveryCodes: codes, now: () => now });
+  const begun = ok(await mfa.beginEnrollment('alice', { accountName: 'alice' }));
+  ok(await mfa.confirmEnrollment('alice', codeAt(begun.secret, now)));
+  const { codes: recovery } = ok(await mfa.revealRecoveryCodes('alice'));
+  now += 30 * SECOND;
+  return { mfa, secret: begun.secret, recovery, now };
+}
+
+/** A login challenge for alice, who has MFA on. */
+async function challengeOf(mfa: MfaService): Promise<string> {
+  const started = ok(await mfa.startLogin('alice'));
+  if (!started.mfaRequired) throw new Error('no challenge');
+  return started.challenge;
 }
 
 async function proxy(): Promise<FaultProxy> {
@@ -209,25 +227,18 @@ describe.skipIf(skip !== null)('Redis faults: ioredis defaults (in-flight comman
   it('MfaService: a login whose record write lost its reply still succeeds once (TOTP and recovery code)', async () => {
     const faults = await proxy();
     const { users, codes, other } = await setup({}, faults.url);
-    let now = T0;
-    const mfa = new MfaService({ issuer: 'Faults', secretKey: randomBytes(32), users, recoveryCodes: codes, now: () => now });
-    const begun = ok(await mfa.beginEnrollment('alice', { accountName: 'alice' }));
-    ok(await mfa.confirmEnrollment('alice', codeAt(begun.secret, now)));
-    const { codes: recovery } = ok(await mfa.revealRecoveryCodes('alice'));
-    now += 30 * SECOND;
+    const { mfa, secret, recovery, now } = await enrolledAlice(users, codes);
 
-    const first = ok(await mfa.startLogin('alice'));
-    if (!first.mfaRequired) throw new Error('no challenge');
+    const first = await challengeOf(mfa);
     let cut = faults.cutAfterReply(PUT.sha);
-    const totp = mfa.verifyLogin(first.challenge, { totp: codeAt(begun.secret, now) });
+    const totp = mfa.verifyLogin(first, { totp: codeAt(secret, now) });
     await cut;
     expect(await totp).toMatchObject({ ok: true, method: 'totp' });
     expect((await other.users.get('alice'))?.record.lastStep).toBe(Math.floor(now / (30 * SECOND)));
 
-    const second = ok(await mfa.startLogin('alice'));
-    if (!second.mfaRequired) throw new Error('no challenge');
+    const second = await challengeOf(mfa);
     cut = faults.cutAfterReply(PUT.sha);
-    const viaCode = mfa.verifyLogin(second.challenge, { recoveryCode: recovery[0]! });
+    const viaCode = mfa.verifyLogin(second, { recoveryCode: recovery[0]! });
     await cut;
     expect(await viaCode).toMatchObject({ ok: true, method: 'recovery_code', recoveryCodesRemaining: 9 });
     expect(await other.codes.countUnused('alice')).toBe(9);
@@ -307,28 +318,18 @@ describe.skipIf(skip !== null)('Redis faults: maxRetriesPerRequest 0 (an operati
   it('MfaService: a recovery-code login whose record write lost its reply rejects; the code is given back and works once', async () => {
     const faults = await proxy();
     const { victim, users, codes, other } = await setup(options, faults.url);
-    let now = T0;
-    const mfa = new MfaService({ issuer: 'Faults', secretKey: randomBytes(32), users, recoveryCodes: codes, now: () => now });
-    const begun = ok(await mfa.beginEnrollment('alice', { accountName: 'alice' }));
-    ok(await mfa.confirmEnrollment('alice', codeAt(begun.secret, now)));
-    const { codes: recovery } = ok(await mfa.revealRecoveryCodes('alice'));
-    now += 30 * SECOND;
+    const { mfa, recovery } = await enrolledAlice(users, codes);
 
-    const first = ok(await mfa.startLogin('alice'));
-    if (!first.mfaRequired) throw new Error('no challenge');
+    const first = await challengeOf(mfa);
     const cut = faults.cutAfterReply(PUT.sha);
-    const login = mfa.verifyLogin(first.challenge, { recoveryCode: recovery[0]! }).catch((error: Error) => error);
+    const login = mfa.verifyLogin(first, { recoveryCode: recovery[0]! }).catch((error: Error) => error);
     await cut;
     expect(((await login) as Error).name).toBe('MaxRetriesPerRequestError');
     if (victim.status !== 'ready') await once(victim, 'ready');
     // The write committed but nobody was told: no session was made, and the code came back.
     await expect.poll(() => other.codes.countUnused('alice')).toBe(10);
-    const second = ok(await mfa.startLogin('alice'));
-    if (!second.mfaRequired) throw new Error('no challenge');
-    expect(await mfa.verifyLogin(second.challenge, { recoveryCode: recovery[0]! })).toMatchObject({ ok: true, recoveryCodesRemaining: 9 });
-    const third = ok(await mfa.startLogin('alice'));
-    if (!third.mfaRequired) throw new Error('no challenge');
-    expect(await mfa.verifyLogin(third.challenge, { recoveryCode: recovery[0]! })).toMatchObject({ ok: false, reason: 'invalid_code' });
+    expect(await mfa.verifyLogin(await challengeOf(mfa), { recoveryCode: recovery[0]! })).toMatchObject({ ok: true, recoveryCodesRemaining: 9 });
+    expect(await mfa.verifyLogin(await challengeOf(mfa), { recoveryCode: recovery[0]! })).toMatchObject({ ok: false, reason: 'invalid_code' });
     expect(await mfa.status('alice')).toMatchObject({ state: 'enabled', recoveryCodesRemaining: 9 });
   });
 });

@@ -12,6 +12,7 @@ import { generateTotp, isMfaError, MfaService, type MfaErrorCode } from 'twofold
 import { RedisRecoveryCodeStore, RedisUserStore, type RedisClient } from 'twofold/adapters/redis';
 import { awkwardUserIds, runStoreConformance, sampleRecord } from 'twofold/testing';
 import { redisSkipReason } from '../support/services.ts';
+import { MALFORMED_HASHES } from './malformed-hashes.ts';
 import { connect, deleteKeys, freshPrefix, keysUnder } from './redis-stores.ts';
 
 const skip = await redisSkipReason();
@@ -221,16 +222,9 @@ describe.skipIf(skip !== null)('Redis adapter key layout', () => {
 
 describe.skipIf(skip !== null)('Redis adapter input checks', () => {
   const malformed: Array<[string, unknown]> = [
-    ['uppercase hex', 'A'.repeat(64)],
-    ['63 characters', 'a'.repeat(63)],
-    ['65 characters', 'a'.repeat(65)],
-    ['non-hex', 'g'.repeat(64)],
+    ...MALFORMED_HASHES,
     ['the generation field name', 'g'],
-    ['the empty string', ''],
-    ['a trailing newline', `${'a'.repeat(64)}\n`],
     ['Lua', "') redis.call('FLUSHALL') --"],
-    ['a number', 42],
-    ['undefined', undefined],
   ];
 
   it.each(malformed)('rejects a malformed hash (%s) in replace, consume and restore: MfaError invalid_argument, nothing sent', async (_, bad) => {

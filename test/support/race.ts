@@ -10,6 +10,7 @@ import type { Proof, VerifyLoginResult } from 'twofold';
 const WORKER = fileURLToPath(new URL('./verify-worker.ts', import.meta.url));
 
 export interface WorkerPlan {
+  /** Absolute path of a module exporting `makeStores(options) => Promise<{ users, recoveryCodes, close }>`. */
   storesModule: string;
   storesOptions: unknown;
   secretKey: string;

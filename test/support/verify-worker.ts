@@ -8,17 +8,11 @@
  * then { type: 'go' }. Messages out: { type: 'ready' }, { type: 'results', results }.
  */
 import { pathToFileURL } from 'node:url';
-import { MfaService, type Proof, type RecoveryCodeStore, type UserStore, type VerifyLoginResult } from 'twofold';
+import { MfaService, type RecoveryCodeStore, type UserStore, type VerifyLoginResult } from 'twofold';
+import type { WorkerPlan } from './race.ts';
 
-interface Setup {
+interface Setup extends WorkerPlan {
   type: 'setup';
-  /** Absolute path of a module exporting `makeStores(options) => Promise<{ users, recoveryCodes, close }>`. */
-  storesModule: string;
-  storesOptions: unknown;
-  secretKey: string;
-  now: number;
-  lockout?: { maxFailures?: number; baseMs?: number; maxMs?: number; hardLimit?: number };
-  work: Array<{ challenge: string; proof: Proof }>;
 }
 
 type StoresModule = {

@@ -1,6 +1,6 @@
 /** "Lost your phone and your codes?": email recovery, its waiting period, and how the owner stops it. */
 import { request } from 'node:http';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { formatTime } from '../../../examples/express/time.ts';
 import {
   Client,
@@ -9,26 +9,20 @@ import {
   loginWithCode,
   MINUTE,
   SECOND,
+  sharedServer,
   signupAndEnroll,
   startServer,
   submitPassword,
   textOf,
   type EnrolledUser,
-  type TestServer,
 } from './helpers.ts';
 
 const DELAY = 30 * SECOND;
 
-let server: TestServer;
+const { server, client } = sharedServer({ emailRecoveryDelayMs: DELAY, publicUrl: 'http://demo.example.test' });
 beforeAll(async () => {
-  server = await startServer({ emailRecoveryDelayMs: DELAY, publicUrl: 'http://demo.example.test' });
-  await signupAndEnroll(server, new Client(server.baseUrl), { username: 'someone-else' });
+  await signupAndEnroll(server, client(), { username: 'someone-else' });
 });
-afterAll(async () => {
-  await server.close();
-});
-
-const client = () => new Client(server.baseUrl);
 const mailOf = (user: EnrolledUser) => server.outbox.to(`${user.username}@example.test`);
 
 /** Someone with the password asks for a recovery; returns the emailed link's path and query. */

@@ -1,12 +1,14 @@
 /**
  * Helpers for HTTP-level tests of the example host (and for the browser test
  * and benchmark that reuse them): an app on an ephemeral port with a clock
- * moved by hand, a fetch client with a cookie jar, and the MFA journey in a
- * few calls (`signupAndEnroll`, `loginWithCode`).
+ * moved by hand (one per test file: `sharedServer`), a fetch client with a
+ * cookie jar, and the MFA journey in a few calls (`signupAndEnroll`,
+ * `loginWithCode`).
  */
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { generateTotp } from 'twofold';
+import { afterAll, beforeAll } from 'vitest';
 import { createApp, type CreateAppOptions, type ExampleApp } from '../../../examples/express/app.ts';
 
 export const SECOND = 1000;
@@ -64,6 +66,23 @@ export async function startServer(options: Partial<CreateAppOptions> = {}): Prom
         server.close((error) => (error ? reject(error) : resolve()));
       }),
   };
+}
+
+/**
+ * One server for the tests of the file (or of the describe block) this is
+ * called in: started before the first, closed after the last. `server` is
+ * filled in by `beforeAll`, so read it only inside hooks and tests;
+ * `client()` is a new browser on it.
+ */
+export function sharedServer(options: Partial<CreateAppOptions> = {}): { server: TestServer; client: () => Client } {
+  const server = {} as TestServer;
+  beforeAll(async () => {
+    Object.assign(server, await startServer(options));
+  });
+  afterAll(async () => {
+    await server.close();
+  });
+  return { server, client: () => new Client(server.baseUrl) };
 }
 
 let counter = 0;

@@ -1,8 +1,7 @@
 /** Login with a second factor: no session before it, challenges that die, replay, lockout, recovery codes. */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { formatTime } from '../../../examples/express/time.ts';
 import {
-  Client,
   codeNow,
   csrfOf,
   followText,
@@ -11,23 +10,14 @@ import {
   nextCode,
   sessionOf,
   SECOND,
+  sharedServer,
   signupAndEnroll,
-  startServer,
   submitPassword,
   textOf,
   wrongCode,
-  type TestServer,
 } from './helpers.ts';
 
-let server: TestServer;
-beforeAll(async () => {
-  server = await startServer();
-});
-afterAll(async () => {
-  await server.close();
-});
-
-const client = () => new Client(server.baseUrl);
+const { server, client } = sharedServer();
 
 /** A user with MFA, and a fresh client that passed only the password step (showing the code form). */
 async function atCodeStep() {

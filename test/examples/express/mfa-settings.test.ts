@@ -1,10 +1,9 @@
 /** Setting up MFA, the recovery codes shown once, regenerating them, turning MFA off, ending other sessions. */
 import jsqr from 'jsqr';
 import { PNG } from 'pngjs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { generateTotp, normalizeRecoveryCode, parseOtpauthUri } from 'twofold';
 import {
-  Client,
   codeNow,
   csrfOf,
   followText,
@@ -13,26 +12,17 @@ import {
   recoveryCodesOf,
   sessionOf,
   setupOf,
+  sharedServer,
   signup,
   signupAndEnroll,
-  startServer,
   submitPassword,
   textOf,
   wrongCode,
-  type TestServer,
 } from './helpers.ts';
 
 const jsQR = jsqr.default;
 
-let server: TestServer;
-beforeAll(async () => {
-  server = await startServer();
-});
-afterAll(async () => {
-  await server.close();
-});
-
-const client = () => new Client(server.baseUrl);
+const { server, client } = sharedServer();
 
 /** The otpauth URI a phone would read from the page's QR image. */
 function scan(qrDataUrl: string): string {

@@ -1,5 +1,5 @@
 /** Host-side defences: CSRF, headers, rate limit, production mode, and what the dev outbox may contain. */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { normalizeRecoveryCode } from 'twofold';
 import {
   Client,
@@ -10,6 +10,7 @@ import {
   PASSWORD,
   sessionOf,
   setupOf,
+  sharedServer,
   signup,
   signupAndEnroll,
   startServer,
@@ -17,18 +18,9 @@ import {
   textOf,
   uniqueName,
   wrongCode,
-  type TestServer,
 } from './helpers.ts';
 
-let server: TestServer;
-beforeAll(async () => {
-  server = await startServer();
-});
-afterAll(async () => {
-  await server.close();
-});
-
-const client = () => new Client(server.baseUrl);
+const { server, client } = sharedServer();
 
 describe('CSRF', () => {
   const POST_ROUTES = [
@@ -150,16 +142,10 @@ describe('security headers', () => {
 });
 
 describe('rate limit on /login*', () => {
-  let limited: TestServer;
-  beforeAll(async () => {
-    limited = await startServer({ rateLimit: { windowMs: MINUTE, limit: 3 } });
-  });
-  afterAll(async () => {
-    await limited.close();
-  });
+  const limited = sharedServer({ rateLimit: { windowMs: MINUTE, limit: 3 } });
 
   it('answers 429 after the limit of POSTs per IP; GETs are not counted', async () => {
-    const c = new Client(limited.baseUrl);
+    const c = limited.client();
     const csrf = await c.csrf('/login');
     for (let i = 0; i < 3; i++) {
       expect((await c.post('/login', { _csrf: csrf, username: 'nobody', password: 'wrong password' })).status).toBe(401);
@@ -177,13 +163,7 @@ describe('rate limit on /login*', () => {
 });
 
 describe('production mode', () => {
-  let prod: TestServer;
-  beforeAll(async () => {
-    prod = await startServer({ production: true, publicUrl: 'https://app.example.test' });
-  });
-  afterAll(async () => {
-    await prod.close();
-  });
+  const { server: prod, client: http } = sharedServer({ production: true, publicUrl: 'https://app.example.test' });
   /** Requests as they arrive from the TLS-terminating proxy. */
   const https = () => new Client(prod.baseUrl, { 'x-forwarded-proto': 'https' });
 
@@ -205,7 +185,7 @@ describe('production mode', () => {
   });
 
   it('sends no session cookie over plain HTTP', async () => {
-    const reply = await new Client(prod.baseUrl).get('/login');
+    const reply = await http().get('/login');
     expect(reply.setCookies).toHaveLength(0);
   });
 

@@ -55,7 +55,8 @@ describe.skipIf(postgresSkip !== null)('the example host on PostgreSQL (DATABASE
       await admin.end();
     });
     const started = await npmStart({ TWOFOLD_SECRET_KEY: KEY, DATABASE_URL: POSTGRES_URL, DATABASE_SCHEMA: SCHEMA, REDIS_URL: undefined });
-    expect(started.stdout()).toContain(`MFA state: PostgreSQL at ${new URL(POSTGRES_URL).host}/test (schema ${SCHEMA})`);
+    // Printed right after the "listening" line that npmStart waits for.
+    await expect.poll(() => started.stdout(), { timeout: 5_000 }).toContain(`MFA state: PostgreSQL at ${new URL(POSTGRES_URL).host}/test (schema ${SCHEMA})`);
     expect((await fetch(`${started.baseUrl}/`)).status).toBe(200);
     const tables = await admin.query('SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY table_name', [SCHEMA]);
     expect(tables.rows.map((row: { table_name: string }) => row.table_name)).toEqual(['twofold_recovery_codes', 'twofold_users']);
@@ -79,7 +80,7 @@ describe.skipIf(postgresSkip !== null)('the example host on PostgreSQL (DATABASE
 describe.skipIf(redisSkip !== null)('the example host on Redis (REDIS_URL)', () => {
   it('npm start connects and says where MFA state lives', async () => {
     const started = await npmStart({ TWOFOLD_SECRET_KEY: KEY, REDIS_URL, DATABASE_URL: undefined });
-    expect(started.stdout()).toContain(`MFA state: Redis at ${new URL(REDIS_URL).host}`);
+    await expect.poll(() => started.stdout(), { timeout: 5_000 }).toContain(`MFA state: Redis at ${new URL(REDIS_URL).host}`);
     expect((await fetch(`${started.baseUrl}/`)).status).toBe(200);
   }, START_TIMEOUT_MS + 10_000);
 

@@ -1,16 +1,8 @@
 /** Sign up, password login without MFA, generic errors, session rotation, logout. */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Client, csrfOf, followText, PASSWORD, signup, startServer, submitPassword, textOf, uniqueName, type TestServer } from './helpers.ts';
+import { describe, expect, it } from 'vitest';
+import { csrfOf, followText, PASSWORD, sharedServer, signup, submitPassword, textOf, uniqueName } from './helpers.ts';
 
-let server: TestServer;
-beforeAll(async () => {
-  server = await startServer();
-});
-afterAll(async () => {
-  await server.close();
-});
-
-const client = () => new Client(server.baseUrl);
+const { server, client } = sharedServer();
 
 describe('signup', () => {
   it('shows the form with a CSRF token and the field names', async () => {
