@@ -103,7 +103,7 @@ function usedFor(context: 'login' | 'disable' | 'regenerate'): string {
   }
 }
 
-function cancelledBecause(cause: 'mfa_login' | 'manual' | 'superseded' | 'mfa_disabled'): string {
+function cancelledBecause(cause: 'mfa_login' | 'manual' | 'superseded' | 'mfa_disabled' | 'account_locked'): string {
   switch (cause) {
     case 'mfa_login':
       return 'because you signed in with your second factor';
@@ -113,5 +113,7 @@ function cancelledBecause(cause: 'mfa_login' | 'manual' | 'superseded' | 'mfa_di
       return 'because a new recovery was requested';
     case 'mfa_disabled':
       return 'because two-factor authentication was turned off';
+    case 'account_locked':
+      return 'because your account was locked after wrong codes were entered (someone may know your password)';
   }
 }

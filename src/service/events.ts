@@ -34,9 +34,9 @@ export type MfaEvent =
       reason?: string;
       retryAt: number | null;
     })
-  | (BaseEvent<'account.unlocked'> & { cause: 'manual' | 'email_recovery' })
+  | (BaseEvent<'account.unlocked'> & { cause: 'manual' })
   | (BaseEvent<'email_recovery.requested'> & { notBefore: number; expiresAt: number })
-  | (BaseEvent<'email_recovery.cancelled'> & { cause: 'mfa_login' | 'manual' | 'superseded' | 'mfa_disabled' })
+  | (BaseEvent<'email_recovery.cancelled'> & { cause: 'mfa_login' | 'manual' | 'superseded' | 'mfa_disabled' | 'account_locked' })
   | BaseEvent<'email_recovery.completed'>;
 
 /** The `type` of every {@link MfaEvent}. */

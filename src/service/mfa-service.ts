@@ -131,6 +131,20 @@ function activeLock(record: MfaRecord, now: number): { retryAt: number | null } 
   return null;
 }
 
+/**
+ * A lock cancels a pending email recovery. A locked owner can neither sign
+ * in nor reach the account page to stop it, so a thief holding the password
+ * and the mailbox could otherwise lock the owner out by failing codes and
+ * wait out the delay undisturbed. Failing codes during the wait is what the
+ * waiting period exists to catch.
+ */
+function cancelRecoveryOnLock(record: MfaRecord, userId: string, now: number, events: MfaEvent[]): MfaRecord {
+  const pending = record.emailRecovery;
+  if (pending?.status !== 'pending' || pending.expiresAt <= now) return record;
+  events.push({ type: 'email_recovery.cancelled', userId, at: now, cause: 'account_locked' });
+  return { ...record, emailRecovery: { ...pending, status: 'cancelled' } };
+}
+
 function lockedResult(lock: { retryAt: number | null }): LockedFailure {
   return { ok: false, reason: 'locked', retryAt: lock.retryAt };
 }
@@ -345,17 +359,20 @@ export class MfaService {
    */
   async revealRecoveryCodes(userId: string): Promise<RevealRecoveryCodesResult> {
     assertUserId(userId);
-    let prepared: { sealed: string; codes: string[]; setId: string } | null = null;
+    let prepared: { sealed: string; codes: string[]; generation: number } | null = null;
     return this.#update<RevealRecoveryCodesResult>(userId, async (record, now) => {
       if (record.state !== 'enabled' || record.recoveryCodeSet === null) return { write: null, result: { ok: false, reason: 'not_enrolled' } };
       if (record.unrevealedCodes === null) return { write: null, result: { ok: false, reason: 'already_revealed' } };
-      if (prepared?.sealed !== record.unrevealedCodes) {
+      // The store gets exactly this set, hashed under the current key, as a new
+      // generation, before anyone sees it. Safe because nobody knows these codes
+      // yet; it repairs a replace that failed after the set was committed, and
+      // moves a set made before a key rotation to the current key. A concurrent
+      // reveal computes the same generation and hashes, so its replace is a no-op.
+      const generation = record.recoveryCodeGeneration + 1;
+      if (prepared?.sealed !== record.unrevealedCodes || prepared.generation !== generation) {
         const codes = JSON.parse(this.#ring.openText(record.unrevealedCodes, userId, SEAL_CODES)) as string[];
-        // Make sure the store holds exactly this set before anyone sees it
-        // (repairs a replace that failed after the set was committed).
-        // A no-op when the store already holds this generation (used flags are never reset).
-        await this.#codes.replace(userId, this.#hashCodes(userId, record.recoveryCodeSet, codes), record.recoveryCodeGeneration);
-        prepared = { sealed: record.unrevealedCodes, codes, setId: record.recoveryCodeSet };
+        await this.#codes.replace(userId, this.#hashCodes(userId, record.recoveryCodeSet, codes), generation);
+        prepared = { sealed: record.unrevealedCodes, codes, generation };
       }
       const { codes } = prepared;
       const text = formatRecoveryCodesText({
@@ -365,7 +382,7 @@ export class MfaService {
         createdAt: record.recoveryCodesCreatedAt ?? now,
       });
       return {
-        write: { ...record, unrevealedCodes: null },
+        write: { ...record, unrevealedCodes: null, recoveryCodeGeneration: generation },
         result: { ok: true, codes, text, filename: recoveryCodesFilename(this.#options.issuer) },
         events: [{ type: 'recovery_codes.revealed', userId, at: now }],
       };
@@ -494,6 +511,9 @@ export class MfaService {
     const tokenHash = this.#tokenHash(key!, userId, token);
     return this.#update<RequestEmailRecoveryResult>(userId, (record, now) => {
       if (record.state !== 'enabled') return { write: null, result: { ok: false, reason: 'not_enrolled' } };
+      // While locked the owner could not sign in to stop it (see cancelRecoveryOnLock).
+      const lock = activeLock(record, now);
+      if (lock) return { write: null, result: lockedResult(lock) };
       const notBefore = now + this.#options.emailDelayMs;
       const expiresAt = now + this.#options.emailTtlMs;
       const events: MfaEvent[] = [];
@@ -529,9 +549,8 @@ export class MfaService {
       if (pending.status === 'cancelled') return { write: null, result: { ok: false, reason: 'cancelled' } };
       if (now >= pending.expiresAt) return { write: null, result: { ok: false, reason: 'expired' } };
       if (now < pending.notBefore) return { write: null, result: { ok: false, reason: 'too_early' } };
-      const events: MfaEvent[] = [{ type: 'email_recovery.completed', userId, at: now }];
-      if (activeLock(record, now)) events.push({ type: 'account.unlocked', userId, at: now, cause: 'email_recovery' });
-      return { write: resetFactor(clearLock(record)), result: { ok: true }, events };
+      // No lock can be active here: a lock cancels a pending recovery, and none can be requested while locked.
+      return { write: resetFactor(clearLock(record)), result: { ok: true }, events: [{ type: 'email_recovery.completed', userId, at: now }] };
     }, async () => {
       await this.#codes.clear(userId);
     });
@@ -558,11 +577,11 @@ export class MfaService {
     if (reason !== undefined && (typeof reason !== 'string' || reason.length > 200)) {
       throw new MfaError('invalid_argument', 'lock reason must be a string of at most 200 characters');
     }
-    return this.#update<LockResult>(userId, (record, now) => ({
-      write: { ...record, lockedIndefinitely: true, lockReason: reason ?? 'manual' },
-      result: { ok: true },
-      events: [{ type: 'account.locked', userId, at: now, cause: 'manual', ...(reason === undefined ? {} : { reason }), retryAt: null }],
-    }));
+    return this.#update<LockResult>(userId, (record, now) => {
+      const events: MfaEvent[] = [{ type: 'account.locked', userId, at: now, cause: 'manual', ...(reason === undefined ? {} : { reason }), retryAt: null }];
+      const locked = cancelRecoveryOnLock(record, userId, now, events);
+      return { write: { ...locked, lockedIndefinitely: true, lockReason: reason ?? 'manual' }, result: { ok: true }, events };
+    });
   }
 
   /** End any lock now and reset the failure counters. */
@@ -625,12 +644,40 @@ export class MfaService {
    * Unused codes of the live set. A set not yet revealed is whole (nobody
    * knows its codes) and the store may not hold it yet (a replace that failed
    * after the commit is repaired by reveal), so it is counted from the record.
+   * A set sealed under a key no longer in the ring cannot be shown any more:
+   * it counts as what the store holds rather than breaking logins.
    */
   async #remaining(userId: string, record: MfaRecord): Promise<number> {
     if (record.unrevealedCodes !== null) {
-      return (JSON.parse(this.#ring.openText(record.unrevealedCodes, userId, SEAL_CODES)) as string[]).length;
+      try {
+        return (JSON.parse(this.#ring.openText(record.unrevealedCodes, userId, SEAL_CODES)) as string[]).length;
+      } catch (error) {
+        if (!(error instanceof MfaError && error.code === 'seal_invalid')) throw error;
+      }
     }
     return this.#codes.countUnused(userId);
+  }
+
+  /**
+   * Key rotation: after a successful proof, whatever is still sealed under a
+   * retired key (the TOTP secret, an unrevealed code set) is sealed again
+   * under the current one, so the old key can later be dropped.
+   */
+  #resealUnderCurrentKey(record: MfaRecord, userId: string): MfaRecord {
+    const current = this.#ring.currentKeyId;
+    let next = record;
+    if (record.secret !== null && this.#ring.keyIdOf(record.secret) !== current) {
+      next = { ...next, secret: this.#ring.seal(this.#ring.open(record.secret, userId, SEAL_TOTP), userId, SEAL_TOTP) };
+    }
+    if (record.unrevealedCodes !== null && this.#ring.keyIdOf(record.unrevealedCodes) !== current) {
+      try {
+        next = { ...next, unrevealedCodes: this.#ring.seal(this.#ring.openText(record.unrevealedCodes, userId, SEAL_CODES), userId, SEAL_CODES) };
+      } catch (error) {
+        // Sealed under a key already dropped: it can never be shown; leave it for regeneration.
+        if (!(error instanceof MfaError && error.code === 'seal_invalid')) throw error;
+      }
+    }
+    return next;
   }
 
   async #read(userId: string): Promise<VersionedRecord | null> {
@@ -723,10 +770,6 @@ export class MfaService {
             const step = this.#step(record, now) + match.delta;
             if (record.lastStep !== null && step <= record.lastStep) failure = 'replayed';
             else next = { ...record, lastStep: step };
-            // Re-seal a secret still sealed under a retired key.
-            if (failure === null && this.#ring.keyIdOf(record.secret) !== this.#ring.currentKeyId) {
-              next = { ...next, secret: this.#ring.seal(key, userId, SEAL_TOTP) };
-            }
           }
         } else if (!alreadyConsumed) {
           if (consumed !== null) {
@@ -750,6 +793,7 @@ export class MfaService {
         // else: consumed on an earlier attempt whose write lost a race; still ours.
 
         if (failure !== null) return this.#failure(userId, record, now, proof.method, failure, context);
+        next = this.#resealUnderCurrentKey(next, userId);
         // Read before the commit, so nothing can fail once the record is written.
         const remaining = handlers.remainingAfter ? handlers.remainingAfter() : await this.#remaining(userId, next);
         const success = handlers.onSuccess(alreadyConsumed ? next : clearLock(next), now, proof.method, remaining);
@@ -805,8 +849,9 @@ export class MfaService {
     const events: MfaEvent[] = [{ type: 'login.failed', userId, at: now, method, reason, context, attemptsLeft }];
     if (failuresSinceSuccess >= o.hardLimit) {
       events.push({ type: 'account.locked', userId, at: now, cause: 'failure_limit', retryAt: null });
+      const locked = cancelRecoveryOnLock(record, userId, now, events);
       return {
-        write: { ...record, failures: 0, failuresSinceSuccess, lockedIndefinitely: true, lockReason: 'failure_limit' },
+        write: { ...locked, failures: 0, failuresSinceSuccess, lockedIndefinitely: true, lockReason: 'failure_limit' },
         result: lockedResult({ retryAt: null }),
         events,
       };
@@ -814,8 +859,9 @@ export class MfaService {
     if (failures >= o.maxFailures) {
       const retryAt = now + Math.min(o.lockBaseMs * 2 ** record.lockCount, o.lockMaxMs);
       events.push({ type: 'account.locked', userId, at: now, cause: 'failures', retryAt });
+      const locked = cancelRecoveryOnLock(record, userId, now, events);
       return {
-        write: { ...record, failures: 0, failuresSinceSuccess, lockCount: record.lockCount + 1, lockedUntil: retryAt, lockReason: 'failures' },
+        write: { ...locked, failures: 0, failuresSinceSuccess, lockCount: record.lockCount + 1, lockedUntil: retryAt, lockReason: 'failures' },
         result: lockedResult({ retryAt }),
         events,
       };

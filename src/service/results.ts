@@ -129,7 +129,9 @@ export type RequestEmailRecoveryResult =
       notBefore: number;
       expiresAt: number;
     }
-  | Failure<'not_enrolled'>;
+  | Failure<'not_enrolled'>
+  /** Refused while locked: a locked owner could not sign in to stop the recovery. */
+  | LockedFailure;
 
 /** Result of `completeEmailRecovery`. */
 export type CompleteEmailRecoveryResult =

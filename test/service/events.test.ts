@@ -160,7 +160,7 @@ describe('each event type at the right moment, with type, userId, at and non-sec
     ]);
   });
 
-  it('email_recovery.requested, .cancelled (superseded, manual, mfa_login), .completed and account.unlocked (email_recovery)', async () => {
+  it('email_recovery.requested, .cancelled (superseded, manual, mfa_login, account_locked) and .completed', async () => {
     const h = new Harness();
     const u = await h.enroll('alice');
     let mark = h.events.length;
@@ -188,11 +188,14 @@ describe('each event type at the right moment, with type, userId, at and non-sec
     ok(await h.mfa.completeEmailRecovery('alice', last.token));
     expect(h.events.slice(mark)).toEqual([{ type: 'email_recovery.completed', userId: 'alice', at: h.now }]);
 
-    // Completing while locked also reports the unlock.
+    // A lock cancels a pending recovery, and says why.
     await h.enroll('alice');
-    expect(await h.completeEmailRecoveryWhileLocked('alice')).toEqual([
-      { type: 'email_recovery.completed', userId: 'alice', at: h.now },
-      { type: 'account.unlocked', userId: 'alice', at: h.now, cause: 'email_recovery' },
+    ok(await h.mfa.requestEmailRecovery('alice'));
+    mark = h.events.length;
+    ok(await h.mfa.lock('alice'));
+    expect(h.events.slice(mark)).toEqual([
+      { type: 'account.locked', userId: 'alice', at: h.now, cause: 'manual', retryAt: null },
+      { type: 'email_recovery.cancelled', userId: 'alice', at: h.now, cause: 'account_locked' },
     ]);
   });
 

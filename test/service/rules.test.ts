@@ -325,19 +325,60 @@ describe('Lockout: consecutive failures lock for baseMs * 2^locks, capped at max
     expect(result).toEqual({ ok: false, reason: 'locked', retryAt: h.now + MINUTE });
   });
 
-  it('ends the lock on a completed email recovery', async () => {
+  it('refuses to start an email recovery while locked: a locked owner could not sign in to stop it', async () => {
     const h = new Harness({ lockout: { maxFailures: 5, hardLimit: 5 } });
     const u = await h.enroll('alice');
     for (let i = 0; i < 5; i++) await failLogin(h, 'alice', u.secret);
     expect(await h.mfa.status('alice')).toMatchObject({ state: 'locked', lockedUntil: null });
-    const { token } = ok(await h.mfa.requestEmailRecovery('alice'));
-    h.clock.advance(DAY);
+    expect(await h.mfa.requestEmailRecovery('alice')).toEqual({ ok: false, reason: 'locked', retryAt: null });
+    expect((await h.record('alice'))!.emailRecovery).toBeNull();
+    // Support ends the lock; then the owner can ask again.
+    ok(await h.mfa.unlock('alice'));
+    ok(await h.mfa.requestEmailRecovery('alice'));
+  });
+
+  it('a temporary lock also refuses email recovery until it ends', async () => {
+    const h = new Harness();
+    const u = await h.enroll('alice');
+    let last;
+    for (let i = 0; i < 5; i++) last = await failLogin(h, 'alice', u.secret);
+    expect(last).toEqual({ ok: false, reason: 'locked', retryAt: h.now + MINUTE });
+    expect(await h.mfa.requestEmailRecovery('alice')).toEqual({ ok: false, reason: 'locked', retryAt: h.now + MINUTE });
+    h.clock.advance(MINUTE);
+    ok(await h.mfa.requestEmailRecovery('alice'));
+  });
+
+  it('a lock during the waiting period cancels the pending email recovery (a thief with password and mailbox cannot lock the owner out and wait)', async () => {
+    const h = new Harness();
+    const u = await h.enroll('alice');
+    const r = ok(await h.mfa.requestEmailRecovery('alice'));
+    const mark = h.events.length;
+    let last;
+    for (let i = 0; i < 5; i++) last = await failLogin(h, 'alice', u.secret);
+    expect(last).toMatchObject({ ok: false, reason: 'locked' });
+    expect(h.events.slice(mark).filter((e) => e.type === 'email_recovery.cancelled')).toEqual([
+      { type: 'email_recovery.cancelled', userId: 'alice', at: h.now, cause: 'account_locked' },
+    ]);
+    expect((await h.mfa.status('alice')).pendingEmailRecovery).toBeUndefined();
+    // Keep failing through every lock until the hard limit, past the waiting period: the token stays dead.
+    h.clock.set((last as { retryAt: number }).retryAt);
+    for (let i = 5; i < 100; i++) {
+      const result = await failLogin(h, 'alice', u.secret);
+      if (result.ok === false && result.reason === 'locked' && result.retryAt !== null) h.clock.set(result.retryAt);
+    }
+    h.clock.set(Math.max(h.now, r.notBefore));
+    expect(await h.mfa.completeEmailRecovery('alice', r.token)).toEqual({ ok: false, reason: 'cancelled' });
     expect((await h.mfa.status('alice')).state).toBe('locked');
-    ok(await h.mfa.completeEmailRecovery('alice', token));
-    expect(await h.mfa.status('alice')).toEqual({ state: 'registered', recoveryCodesRemaining: 0, recoveryCodesUnrevealed: false });
-    expect(await h.mfa.startLogin('alice')).toEqual({ ok: true, mfaRequired: false });
-    const again = await h.enroll('alice');
-    ok(await h.login('alice', { totp: h.freshCode(again.secret) }));
+  });
+
+  it('a manual lock during the waiting period cancels the pending email recovery too', async () => {
+    const h = new Harness();
+    await h.enroll('alice');
+    const r = ok(await h.mfa.requestEmailRecovery('alice'));
+    ok(await h.mfa.lock('alice', { reason: 'support: suspected takeover' }));
+    h.clock.set(r.notBefore);
+    expect(await h.mfa.completeEmailRecovery('alice', r.token)).toEqual({ ok: false, reason: 'cancelled' });
+    expect(await h.mfa.status('alice')).toMatchObject({ state: 'locked', lockedUntil: null });
   });
 
   it('locks indefinitely (retryAt null) after hardLimit failures without a success, through lock expiries', async () => {
@@ -525,6 +566,44 @@ describe('Secrets at rest: sealed (AES-256-GCM) under secretKey, bound to the us
     h.clock.advance(DAY);
     expect(await rotatedRecovery.mfa.completeEmailRecovery('bob', token)).toMatchObject({ ok: false, reason: 'invalid_token' });
     ok(await rotatedRecovery.mfa.completeEmailRecovery('bob', second.token));
+  });
+
+  it('rotates keys: a login under the new key also re-seals a not-yet-revealed code set, so dropping the old key breaks nothing', async () => {
+    const h = new Harness({ secretKey: KEY_1 });
+    const begun = ok(await h.mfa.beginEnrollment('dave', { accountName: 'dave' }));
+    ok(await h.mfa.confirmEnrollment('dave', codeAt(begun.secret, h.now)));
+    const k1KeyId = (await h.record('dave'))!.unrevealedCodes!.split('.')[1];
+    const rotated = h.service({ secretKey: KEY_2, previousSecretKeys: [KEY_1] });
+    ok(await h.login('dave', { totp: h.freshCode(begun.secret) }, rotated));
+    const record = (await h.record('dave'))!;
+    expect(record.unrevealedCodes!.split('.')[1]).not.toBe(k1KeyId);
+    expect(record.secret!.split('.')[1]).toBe(record.unrevealedCodes!.split('.')[1]);
+    // K1 gone: status, login and the one-time reveal all still work.
+    const k2Only = h.service({ secretKey: KEY_2 });
+    expect(await k2Only.status('dave')).toMatchObject({ state: 'enabled', recoveryCodesRemaining: 10, recoveryCodesUnrevealed: true });
+    ok(await h.login('dave', { totp: h.freshCode(begun.secret) }, k2Only));
+    const codes = ok(await k2Only.revealRecoveryCodes('dave')).codes;
+    ok(await h.login('dave', { recoveryCode: codes[0]! }, k2Only));
+  });
+
+  it('rotates keys: a code set still sealed under a dropped key never breaks status or a valid login', async () => {
+    const h = new Harness({ secretKey: KEY_1 });
+    const begun = ok(await h.mfa.beginEnrollment('erin', { accountName: 'erin' }));
+    ok(await h.mfa.confirmEnrollment('erin', codeAt(begun.secret, h.now)));
+    const rotated = h.service({ secretKey: KEY_2, previousSecretKeys: [KEY_1] });
+    // Re-seal only the TOTP secret (as before the fix a login did), leaving the code set under K1.
+    const stored = (await h.users.get('erin'))!;
+    ok(await h.login('erin', { totp: h.freshCode(begun.secret) }, rotated));
+    const after = (await h.users.get('erin'))!;
+    // Put the K1-sealed code set back, as a record written before the re-seal would hold it.
+    expect(await h.users.put('erin', { ...after.record, unrevealedCodes: stored.record.unrevealedCodes }, after.version)).toBe(true);
+    const k2Only = h.service({ secretKey: KEY_2 });
+    expect((await k2Only.status('erin')).state).toBe('enabled');
+    ok(await h.login('erin', { totp: h.freshCode(begun.secret) }, k2Only));
+    // The set can never be shown now: regenerating gives a fresh one.
+    await expectMfaError(k2Only.revealRecoveryCodes('erin'), 'seal_invalid');
+    ok(await k2Only.regenerateRecoveryCodes('erin', { totp: h.freshCode(begun.secret) }));
+    expect(ok(await k2Only.revealRecoveryCodes('erin')).codes).toHaveLength(10);
   });
 });
 
@@ -863,19 +942,20 @@ describe('Email recovery: works after the waiting period and before expiry; an M
     ok(await h.mfa.completeEmailRecovery('alice', second.token));
   });
 
-  it('on completion: the user is registered, codes and secret are gone, the lock ends, old challenges die', async () => {
+  it('on completion: the user is registered, codes and secret are gone, failure counts reset, old challenges die', async () => {
     const h = new Harness({ challengeTtlMs: DAY, recovery: { emailDelayMs: HOUR } });
     const u = await h.enroll('alice');
     const old = await h.challenge('alice');
     const r = ok(await h.mfa.requestEmailRecovery('alice'));
-    ok(await h.mfa.lock('alice'));
+    await failLogin(h, 'alice', u.secret);
+    expect((await h.record('alice'))!.failures).toBe(1);
     h.clock.set(r.notBefore);
     ok(await h.mfa.completeEmailRecovery('alice', r.token));
     expect(await h.mfa.status('alice')).toEqual({ state: 'registered', recoveryCodesRemaining: 0, recoveryCodesUnrevealed: false });
     expect(await h.codes.countUnused('alice')).toBe(0);
     expect(await h.mfa.startLogin('alice')).toEqual({ ok: true, mfaRequired: false });
     const record = (await h.record('alice'))!;
-    expect(record).toMatchObject({ state: 'registered', secret: null, lastStep: null, recoveryCodeSet: null, unrevealedCodes: null, emailRecovery: null, lockedIndefinitely: false });
+    expect(record).toMatchObject({ state: 'registered', secret: null, lastStep: null, recoveryCodeSet: null, unrevealedCodes: null, emailRecovery: null, failures: 0, failuresSinceSuccess: 0 });
     expect(await h.mfa.completeEmailRecovery('alice', r.token)).toEqual({ ok: false, reason: 'not_requested' });
     expect(await h.mfa.verifyLogin(old, { totp: h.freshCode(u.secret) })).toEqual({ ok: false, reason: 'challenge_invalid' });
     const again = await h.enroll('alice');
@@ -899,10 +979,7 @@ describe('Email recovery: works after the waiting period and before expiry; an M
     mark = h.events.length;
     ok(await h.login('alice', { totp: h.freshCode(u.secret) }));
     expect(h.typesSince(mark)).toEqual(['login.succeeded', 'email_recovery.cancelled']);
-    expect(await h.completeEmailRecoveryWhileLocked('alice')).toEqual([
-      { type: 'email_recovery.completed', userId: 'alice', at: h.now },
-      { type: 'account.unlocked', userId: 'alice', at: h.now, cause: 'email_recovery' },
-    ]);
+    expect(await h.completeEmailRecovery('alice')).toEqual([{ type: 'email_recovery.completed', userId: 'alice', at: h.now }]);
   });
 
   it('needs an enabled second factor', async () => {

@@ -7,6 +7,7 @@
 import { Router, type Request, type Response } from 'express';
 import type { AppContext } from '../context.ts';
 import { sendPage } from '../page.ts';
+import { lockedMessage } from '../proof.ts';
 import { formatTime } from '../time.ts';
 import { recoverCompletePage, recoverRequestedPage, recoverRequestPage, type RecoverOutcome } from '../views/auth.ts';
 import { backToLogin, SIGN_IN_EXPIRED, SIGN_IN_FIRST, SIGN_IN_INVALID } from './login.ts';
@@ -46,7 +47,11 @@ export function recoverRoutes(ctx: AppContext): Router {
     const account = accounts.byId(pending.userId);
     if (account === undefined) return backToLogin(req, res, SIGN_IN_INVALID);
     const result = await mfa.requestEmailRecovery(account.id);
-    if (!result.ok) return backToLogin(req, res, 'Two-factor authentication is not on for this account: log in with your password.');
+    if (!result.ok) {
+      // Refused while locked: a locked owner could not sign in to stop a recovery.
+      if (result.reason === 'locked') return backToLogin(req, res, `${lockedMessage(result.retryAt)} Email recovery can be requested once the lock ends.`);
+      return backToLogin(req, res, 'Two-factor authentication is not on for this account: log in with your password.');
+    }
 
     // Emailed links are built from the configured public URL in production:
     // the Host header is chosen by the client, and a forged one would send
