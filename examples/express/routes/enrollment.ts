@@ -5,10 +5,29 @@ import type { AppContext } from '../context.ts';
 import { field, requireAccount, sendPage, setFlash } from '../page.ts';
 import { restampSession } from '../sessions.ts';
 import { recoveryCodesPage, recoveryCodesShownPage, setupPage } from '../views/mfa.ts';
+import { messagePage } from '../views/pages.ts';
 
 export function enrollmentRoutes(ctx: AppContext): Router {
   const router = Router();
   const { mfa } = ctx;
+
+  /**
+   * These two pages change state on GET (they begin an enrollment, and use up
+   * the one-time reveal of the codes), and SameSite=Lax sends the session
+   * cookie on a top-level navigation from another site. So a navigation that
+   * the browser marks as cross-site (`Sec-Fetch-Site`) only gets a page with a
+   * link to continue: another site cannot silently replace a setup in
+   * progress or burn the reveal. Typed URLs, bookmarks and our own links are
+   * `none` / `same-origin` and go straight through.
+   */
+  function crossSite(req: Request, res: Response, path: string, what: string): boolean {
+    if (req.get('sec-fetch-site') !== 'cross-site' && req.get('sec-fetch-site') !== 'same-site') return false;
+    sendPage(ctx, req, res, {
+      title: 'Continue?',
+      body: (page) => messagePage(page, `You followed a link from another site to ${what}.`, { href: path, label: 'Continue' }),
+    });
+    return true;
+  }
 
   /**
    * Begin (or begin again) an enrollment and show its QR code. After a wrong
@@ -37,7 +56,7 @@ export function enrollmentRoutes(ctx: AppContext): Router {
 
   router.get('/mfa/setup', async (req, res) => {
     const account = requireAccount(ctx, req, res);
-    if (account) await showSetup(req, res, account);
+    if (account && !crossSite(req, res, '/mfa/setup', 'set up two-factor authentication')) await showSetup(req, res, account);
   });
 
   router.post('/mfa/setup', async (req, res) => {
@@ -66,7 +85,7 @@ export function enrollmentRoutes(ctx: AppContext): Router {
 
   router.get('/mfa/recovery-codes', async (req, res) => {
     const account = requireAccount(ctx, req, res);
-    if (!account) return;
+    if (!account || crossSite(req, res, '/mfa/recovery-codes', 'show your recovery codes (they are shown only once)')) return;
     const revealed = await mfa.revealRecoveryCodes(account.id);
     if (revealed.ok) {
       // The download link holds the same text as the list: one reveal, no second request.

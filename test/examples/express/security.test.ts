@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { normalizeRecoveryCode } from 'twofold';
 import {
   Client,
+  codeNow,
   csrfOf,
   loginWithCode,
   MINUTE,
@@ -285,5 +286,40 @@ describe('the setup page for a person', () => {
     expect(secret).toMatch(/^[A-Z2-7]{32}$/);
     expect(page.body).toContain(`<code id="secret">${secret.match(/.{4}/g)!.join(' ')}</code>`);
     expect(csrfOf(page.body, '/mfa/setup')).toBeTruthy();
+  });
+});
+
+describe('state-changing GET pages refuse cross-site navigations (SameSite=Lax sends the cookie on them)', () => {
+  function crossSite(c: Client): Client {
+    const cross = new Client(c.baseUrl, { 'sec-fetch-site': 'cross-site' });
+    for (const [name, value] of c.cookies) cross.cookies.set(name, value);
+    return cross;
+  }
+
+  it('GET /mfa/setup and /mfa/recovery-codes from another site change nothing; from our own pages they work', async () => {
+    const c = client();
+    const user = await signup(c);
+    const id = server.accounts.byUsername(user.username)!.id;
+
+    const refused = await crossSite(c).get('/mfa/setup');
+    expect(refused.status).toBe(200);
+    expect(textOf(refused.body)).toContain('You followed a link from another site to set up two-factor authentication.');
+    expect(refused.body).toContain('href="/mfa/setup"');
+    expect((await server.mfa.status(id)).state).toBe('registered');
+
+    // A setup in progress is not replaced by a cross-site visit: its code still confirms it.
+    const page = await c.get('/mfa/setup');
+    const { secret } = setupOf(page.body);
+    await crossSite(c).get('/mfa/setup');
+    const confirm = await c.post('/mfa/setup', { _csrf: csrfOf(page.body, '/mfa/setup'), code: codeNow(server, secret) });
+    expect(confirm).toMatchObject({ status: 303, location: '/mfa/recovery-codes' });
+
+    // The one-time reveal is not used up by a cross-site visit.
+    const notShown = await crossSite(c).get('/mfa/recovery-codes');
+    expect(textOf(notShown.body)).toContain('show your recovery codes (they are shown only once)');
+    expect(await server.mfa.status(id)).toMatchObject({ state: 'enabled', recoveryCodesUnrevealed: true });
+    const shown = await c.get('/mfa/recovery-codes');
+    expect(shown.body).toContain('id="recovery-codes"');
+    expect(await server.mfa.status(id)).toMatchObject({ recoveryCodesUnrevealed: false });
   });
 });
