@@ -3,6 +3,7 @@ import { hmac } from '@noble/hashes/hmac.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex } from '@noble/hashes/utils.js';
 import { MfaError } from './errors.ts';
+import { lengthPrefixed } from './length-prefixed.ts';
 
 /** Crockford base32: no I, L, O or U, so a code read aloud or retyped has no look-alikes. */
 const ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
@@ -97,7 +98,7 @@ export function hashRecoveryCode(userId: string, code: string, key?: Uint8Array)
   if (canonical === null) {
     throw new MfaError('invalid_argument', 'hashRecoveryCode: code is not a well-formed recovery code');
   }
-  const message = Buffer.concat([Buffer.from(HASH_LABEL), lengthPrefixed(userId), lengthPrefixed(canonical)]);
+  const message = Buffer.concat([Buffer.from(HASH_LABEL), lengthPrefixed([userId, canonical])]);
   if (key === undefined) return bytesToHex(sha256(message));
   if (!(key instanceof Uint8Array) || key.length < MIN_PEPPER_BYTES) {
     throw new MfaError('invalid_argument', `hashRecoveryCode: key must be a Uint8Array of at least ${MIN_PEPPER_BYTES} bytes`);
@@ -105,12 +106,6 @@ export function hashRecoveryCode(userId: string, code: string, key?: Uint8Array)
   return bytesToHex(hmac(sha256, key, message));
 }
 
-function lengthPrefixed(text: string): Buffer {
-  const bytes = Buffer.from(text, 'utf8');
-  const length = Buffer.alloc(4);
-  length.writeUInt32BE(bytes.length);
-  return Buffer.concat([length, bytes]);
-}
 
 /** Input of {@link formatRecoveryCodesText}. */
 export interface RecoveryCodesTextInput {

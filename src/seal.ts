@@ -4,6 +4,7 @@ import { hkdf } from '@noble/hashes/hkdf.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils.js';
 import { MfaError } from './errors.ts';
+import { lengthPrefixed } from './length-prefixed.ts';
 
 /** Minimum root key length: 256 bits, the AES-256 key size. */
 const MIN_KEY_BYTES = 32;
@@ -251,17 +252,6 @@ function associatedData(keyId: string, [userId, purpose]: Binding): Uint8Array {
   return lengthPrefixed([VERSION, keyId, userId, purpose]);
 }
 
-function lengthPrefixed(fields: readonly (string | Uint8Array)[]): Uint8Array {
-  const parts = fields.map((field) => (typeof field === 'string' ? Buffer.from(field, 'utf8') : field));
-  const out = Buffer.alloc(parts.reduce((sum, part) => sum + 4 + part.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    offset = out.writeUInt32BE(part.length, offset);
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
-}
 
 /** UTF-8 bytes of a well-formed string: a lone surrogate would become U+FFFD and collide with others. */
 function utf8(text: string, name: string): Uint8Array {

@@ -1,6 +1,7 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { inspect } from 'node:util';
 import { MfaError } from '../errors.ts';
+import { lengthPrefixed } from '../length-prefixed.ts';
 import { encodeBase32 } from '../otp/base32.ts';
 import { verifyTotp, buildOtpauthUri } from '../otp/index.ts';
 import { renderQr } from '../qr.ts';
@@ -14,6 +15,7 @@ import {
 import { createKeyRing, type KeyRing } from '../seal.ts';
 import type { MfaRecord, RecoveryCodeStore, UserStore, VersionedRecord } from '../stores/types.ts';
 import { openChallenge, signChallenge, type ChallengeClaims } from './challenge.ts';
+import { blankRecord, clearLock, resetFactor } from './record.ts';
 import type { MfaEvent } from './events.ts';
 import { resolveOptions, type MfaServiceOptions, type ResolvedOptions } from './options.ts';
 import type {
@@ -61,67 +63,6 @@ interface Decision<T> {
   write: MfaRecord | null;
   result: T;
   events?: MfaEvent[];
-}
-
-function blankRecord(options: ResolvedOptions): MfaRecord {
-  return {
-    schema: 1,
-    state: 'registered',
-    secret: null,
-    algorithm: options.algorithm,
-    digits: options.digits,
-    period: options.period,
-    accountName: null,
-    enabledAt: null,
-    pendingSecret: null,
-    pendingExpiresAt: null,
-    lastStep: null,
-    recoveryCodeSet: null,
-    recoveryCodeGeneration: 0,
-    unrevealedCodes: null,
-    recoveryCodesCreatedAt: null,
-    failures: 0,
-    failuresSinceSuccess: 0,
-    lockCount: 0,
-    lockedUntil: null,
-    lockedIndefinitely: false,
-    lockReason: null,
-    challengeEpoch: 0,
-    spentChallenges: [],
-    emailRecovery: null,
-  };
-}
-
-/** The record with every trace of the second factor removed: back to `registered`. */
-function resetFactor(record: MfaRecord): MfaRecord {
-  return {
-    ...record,
-    state: 'registered',
-    secret: null,
-    accountName: null,
-    enabledAt: null,
-    pendingSecret: null,
-    pendingExpiresAt: null,
-    lastStep: null,
-    recoveryCodeSet: null,
-    unrevealedCodes: null,
-    recoveryCodesCreatedAt: null,
-    challengeEpoch: record.challengeEpoch + 1,
-    spentChallenges: [],
-    emailRecovery: null,
-  };
-}
-
-function clearLock(record: MfaRecord): MfaRecord {
-  return {
-    ...record,
-    failures: 0,
-    failuresSinceSuccess: 0,
-    lockCount: 0,
-    lockedUntil: null,
-    lockedIndefinitely: false,
-    lockReason: null,
-  };
 }
 
 /** Null when codes may be tried now, else when they may be tried again (null: until unlock). */
@@ -634,10 +575,7 @@ export class MfaService {
   }
 
   #tokenHash(key: Uint8Array, userId: string, token: string): string {
-    const user = Buffer.from(userId, 'utf8');
-    const length = Buffer.alloc(4);
-    length.writeUInt32BE(user.length);
-    return createHmac('sha256', key).update(length).update(user).update(token).digest('hex');
+    return createHmac('sha256', key).update(lengthPrefixed([userId])).update(token).digest('hex');
   }
 
   /**
