@@ -43,6 +43,7 @@ export type {
   MfaState,
   Failure,
   LockedFailure,
+  LockCause,
   ProofFailureResult,
   StatusResult,
   BeginEnrollmentResult,

@@ -24,6 +24,7 @@ import type {
   CompleteEmailRecoveryResult,
   ConfirmEnrollmentResult,
   DisableResult,
+  LockCause,
   LockedFailure,
   LockResult,
   Proof,
@@ -65,11 +66,32 @@ interface Decision<T> {
   events?: MfaEvent[];
 }
 
-/** Null when codes may be tried now, else when they may be tried again (null: until unlock). */
-function activeLock(record: MfaRecord, now: number): { retryAt: number | null } | null {
-  if (record.lockedIndefinitely) return { retryAt: null };
-  if (record.lockedUntil !== null && record.lockedUntil > now) return { retryAt: record.lockedUntil };
+/** An active lock: when codes may be tried again (null: only `unlock` ends it) and what caused it. */
+interface ActiveLock {
+  retryAt: number | null;
+  cause: LockCause;
+}
+
+/** Null when codes may be tried now, else the lock in force. */
+function activeLock(record: MfaRecord, now: number): ActiveLock | null {
+  if (record.lockedIndefinitely) return { retryAt: null, cause: indefiniteLockCause(record) };
+  if (record.lockedUntil !== null && record.lockedUntil > now) return { retryAt: record.lockedUntil, cause: 'failures' };
   return null;
+}
+
+/** Records written by 0.1.0 have no `lockCause`: there, only the failure limit set `lockReason` to 'failure_limit'. */
+function indefiniteLockCause(record: MfaRecord): LockCause {
+  if (record.lockCause === 'failure_limit' || record.lockCause === 'manual') return record.lockCause;
+  return record.lockCause === undefined && record.lockReason === 'failure_limit' ? 'failure_limit' : 'manual';
+}
+
+/**
+ * The record locked: every challenge issued before dies with the lock (the
+ * epoch moves on), so one issued before a lock never works after `unlock`,
+ * and a pending email recovery is cancelled (see cancelRecoveryOnLock).
+ */
+function locked(record: MfaRecord, userId: string, now: number, events: MfaEvent[]): MfaRecord {
+  return { ...cancelRecoveryOnLock(record, userId, now, events), challengeEpoch: record.challengeEpoch + 1 };
 }
 
 /**
@@ -180,7 +202,10 @@ export class MfaService {
       recoveryCodesRemaining: enabled ? await this.#remaining(userId, record) : 0,
       recoveryCodesUnrevealed: enabled && record.unrevealedCodes !== null,
     };
-    if (lock) status.lockedUntil = lock.retryAt;
+    if (lock) {
+      status.lockedUntil = lock.retryAt;
+      status.lockCause = lock.cause;
+    }
     if (enrolling) status.enrollmentExpiresAt = record.pendingExpiresAt!;
     const pending = record.emailRecovery;
     if (enabled && pending?.status === 'pending' && pending.expiresAt > now) {
@@ -217,9 +242,9 @@ export class MfaService {
     const sealed = this.#ring.seal(key, userId, SEAL_TOTP);
     key.fill(0);
     return this.#update<BeginEnrollmentResult>(userId, (record, now) => {
-      if (record.state === 'enabled') return { write: null, result: { ok: false, reason: 'already_enabled' } };
       const lock = activeLock(record, now);
-      if (lock) return { write: null, result: { ok: false, reason: 'locked' } };
+      if (lock) return { write: null, result: lockedResult(lock) };
+      if (record.state === 'enabled') return { write: null, result: { ok: false, reason: 'already_enabled' } };
       const expiresAt = now + o.enrollmentTtlMs;
       return {
         write: {
@@ -250,6 +275,10 @@ export class MfaService {
     let hashes: string[] = [];
     let generation = 0;
     const result = await this.#update<ConfirmEnrollmentResult>(userId, (record, now) => {
+      // A lock holds against whoever holds the pending secret: support may have
+      // locked the account on a suspected takeover. The code is not looked at.
+      const lock = activeLock(record, now);
+      if (lock) return { write: null, result: lockedResult(lock) };
       if (record.state === 'enabled') return { write: null, result: { ok: false, reason: 'already_enabled' } };
       if (record.state !== 'enrolling' || record.pendingSecret === null) {
         return { write: null, result: { ok: false, reason: 'not_enrolling' } };
@@ -302,6 +331,9 @@ export class MfaService {
     assertUserId(userId);
     let prepared: { sealed: string; codes: string[]; generation: number } | null = null;
     return this.#update<RevealRecoveryCodesResult>(userId, async (record, now) => {
+      // Codes are not shown while locked: whoever triggered the lock may hold the session.
+      const lock = activeLock(record, now);
+      if (lock) return { write: null, result: lockedResult(lock) };
       if (record.state !== 'enabled' || record.recoveryCodeSet === null) return { write: null, result: { ok: false, reason: 'not_enrolled' } };
       if (record.unrevealedCodes === null) return { write: null, result: { ok: false, reason: 'already_revealed' } };
       // The store gets exactly this set, hashed under the current key, as a new
@@ -472,9 +504,10 @@ export class MfaService {
 
   /**
    * Finish an email recovery with the emailed token, after the waiting
-   * period: the second factor is removed (the user is `registered`), codes
-   * are cleared and any lock ends. The host should then let the user sign in
-   * with the password and enroll again.
+   * period: the second factor is removed (the user is `registered`) and codes
+   * are cleared. It never ends a lock: a lock cancels a pending recovery and
+   * none can be requested while locked. The host should then let the user
+   * sign in with the password and enroll again.
    */
   async completeEmailRecovery(userId: string, token: string): Promise<CompleteEmailRecoveryResult> {
     assertUserId(userId);
@@ -511,7 +544,12 @@ export class MfaService {
     });
   }
 
-  /** Lock the user until {@link unlock} or a completed email recovery (e.g. a support action). */
+  /**
+   * Lock the user until {@link unlock} (e.g. support, on a suspected
+   * takeover). Every open challenge dies and a pending email recovery is
+   * cancelled; while locked no code is evaluated, no factor confirmed, no
+   * code revealed and no recovery requested.
+   */
   async lock(userId: string, options: { reason?: string } = {}): Promise<LockResult> {
     assertUserId(userId);
     const reason = (options as { reason?: unknown } | undefined)?.reason;
@@ -520,16 +558,33 @@ export class MfaService {
     }
     return this.#update<LockResult>(userId, (record, now) => {
       const events: MfaEvent[] = [{ type: 'account.locked', userId, at: now, cause: 'manual', ...(reason === undefined ? {} : { reason }), retryAt: null }];
-      const locked = cancelRecoveryOnLock(record, userId, now, events);
-      return { write: { ...locked, lockedIndefinitely: true, lockReason: reason ?? 'manual' }, result: { ok: true }, events };
+      return {
+        write: { ...locked(record, userId, now, events), lockedIndefinitely: true, lockReason: reason ?? 'manual', lockCause: 'manual' },
+        result: { ok: true },
+        events,
+      };
     });
   }
 
-  /** End any lock now and reset the failure counters. */
-  async unlock(userId: string): Promise<UnlockResult> {
+  /**
+   * End the lock now and reset the failure counters. With `causes`, only a
+   * lock with one of those causes ends, decided in the same atomic write: a
+   * host whose password reset ends locks made by failures
+   * (`causes: ['failures', 'failure_limit']`) can never end support's
+   * manual lock, however the two race.
+   */
+  async unlock(userId: string, options: { causes?: readonly LockCause[] } = {}): Promise<UnlockResult> {
     assertUserId(userId);
+    const causes = (options as { causes?: unknown } | undefined)?.causes;
+    if (causes !== undefined && (!Array.isArray(causes) || !causes.every((c) => c === 'failures' || c === 'failure_limit' || c === 'manual'))) {
+      throw new MfaError('invalid_argument', "unlock causes must be an array of 'failures', 'failure_limit' or 'manual'");
+    }
     return this.#update<UnlockResult>(userId, (record, now) => {
-      if (!activeLock(record, now)) return { write: null, result: { ok: false, reason: 'not_locked' } };
+      const lock = activeLock(record, now);
+      if (!lock) return { write: null, result: { ok: false, reason: 'not_locked' } };
+      if (causes !== undefined && !(causes as LockCause[]).includes(lock.cause)) {
+        return { write: null, result: { ok: false, reason: 'cause_mismatch', cause: lock.cause } };
+      }
       return {
         write: clearLock(record),
         result: { ok: true },
@@ -683,18 +738,24 @@ export class MfaService {
     let committed = false;
     try {
       const outcome = await this.#update<Outcome>(userId, async (record, now) => {
-        if (claims !== null && (record.challengeEpoch !== claims.epoch || record.spentChallenges.some((c) => c.id === claims.id))) {
-          return { write: null, result: { ok: false, reason: 'challenge_invalid' } };
+        // A code consumed on an earlier attempt whose write then lost a race
+        // was valid, on a live challenge, before whatever concurrent requests
+        // wrote since (failures, a lock that moved the challenge epoch): the
+        // success is ordered first, and what came after it stays. The set is
+        // unchanged (else this is false), so nothing but those moved the epoch.
+        const alreadyConsumed = consumed !== null && consumed.setId === record.recoveryCodeSet;
+        const lock = activeLock(record, now);
+        // The lock is answered first so a locked user learns when to retry.
+        if (lock && !alreadyConsumed) return { write: null, result: lockedResult(lock) };
+        if (claims !== null) {
+          const spent = record.spentChallenges.some((c) => c.id === claims.id);
+          if (spent || (!alreadyConsumed && record.challengeEpoch !== claims.epoch)) {
+            return { write: null, result: { ok: false, reason: 'challenge_invalid' } };
+          }
         }
         if (record.state !== 'enabled' || record.secret === null) {
           return { write: null, result: claims !== null ? { ok: false, reason: 'challenge_invalid' } : { ok: false, reason: 'not_enrolled' } };
         }
-        // A code consumed on an earlier attempt whose write then lost a race
-        // was valid before whatever concurrent requests wrote since (failures,
-        // a lock): the success is ordered first, and what came after it stays.
-        const alreadyConsumed = consumed !== null && consumed.setId === record.recoveryCodeSet;
-        const lock = activeLock(record, now);
-        if (lock && !alreadyConsumed) return { write: null, result: lockedResult(lock) };
         const proof = parseProof(rawProof, record.digits);
         if (proof === null) return { write: null, result: { ok: false, reason: 'malformed' } };
 
@@ -706,7 +767,11 @@ export class MfaService {
           if (match === null) failure = 'invalid_code';
           else {
             const step = this.#step(record, now) + match.delta;
-            if (record.lastStep !== null && step <= record.lastStep) failure = 'replayed';
+            // A double submit (a double click, a form posted twice, two tabs): the very
+            // step just accepted. Refused, but no failure: the owner must not lock
+            // themselves out by succeeding. Every older step still counts.
+            if (step === record.lastStep) return { write: null, result: { ok: false, reason: 'replayed', attemptsLeft: this.#attemptsLeft(record) } };
+            if (record.lastStep !== null && step < record.lastStep) failure = 'replayed';
             else next = { ...record, lastStep: step };
           }
         } else if (!alreadyConsumed) {
@@ -772,6 +837,12 @@ export class MfaService {
     }
   }
 
+  /** Failures left before a lock, from the counters as they stand. */
+  #attemptsLeft(counts: { failures: number; failuresSinceSuccess: number }): number {
+    const o = this.#options;
+    return Math.max(0, Math.min(o.maxFailures - counts.failures, o.hardLimit - counts.failuresSinceSuccess));
+  }
+
   #failure(
     userId: string,
     record: MfaRecord,
@@ -783,13 +854,19 @@ export class MfaService {
     const o = this.#options;
     const failures = record.failures + 1;
     const failuresSinceSuccess = record.failuresSinceSuccess + 1;
-    const attemptsLeft = Math.max(0, Math.min(o.maxFailures - failures, o.hardLimit - failuresSinceSuccess));
+    const attemptsLeft = this.#attemptsLeft({ failures, failuresSinceSuccess });
     const events: MfaEvent[] = [{ type: 'login.failed', userId, at: now, method, reason, context, attemptsLeft }];
     if (failuresSinceSuccess >= o.hardLimit) {
       events.push({ type: 'account.locked', userId, at: now, cause: 'failure_limit', retryAt: null });
-      const locked = cancelRecoveryOnLock(record, userId, now, events);
       return {
-        write: { ...locked, failures: 0, failuresSinceSuccess, lockedIndefinitely: true, lockReason: 'failure_limit' },
+        write: {
+          ...locked(record, userId, now, events),
+          failures: 0,
+          failuresSinceSuccess,
+          lockedIndefinitely: true,
+          lockReason: 'failure_limit',
+          lockCause: 'failure_limit',
+        },
         result: lockedResult({ retryAt: null }),
         events,
       };
@@ -797,9 +874,16 @@ export class MfaService {
     if (failures >= o.maxFailures) {
       const retryAt = now + Math.min(o.lockBaseMs * 2 ** record.lockCount, o.lockMaxMs);
       events.push({ type: 'account.locked', userId, at: now, cause: 'failures', retryAt });
-      const locked = cancelRecoveryOnLock(record, userId, now, events);
       return {
-        write: { ...locked, failures: 0, failuresSinceSuccess, lockCount: record.lockCount + 1, lockedUntil: retryAt, lockReason: 'failures' },
+        write: {
+          ...locked(record, userId, now, events),
+          failures: 0,
+          failuresSinceSuccess,
+          lockCount: record.lockCount + 1,
+          lockedUntil: retryAt,
+          lockReason: 'failures',
+          lockCause: 'failures',
+        },
         result: lockedResult({ retryAt }),
         events,
       };

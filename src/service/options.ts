@@ -35,7 +35,7 @@ export interface MfaServiceOptions {
     baseMs?: number;
     /** Longest temporary lock. Default 1 h. */
     maxMs?: number;
-    /** Failures without any success that lock until `unlock` or email recovery (NIST SP 800-63B: at most 100). Default 100. */
+    /** Failures without any success that lock until `unlock` (a completed email recovery never ends a lock) (NIST SP 800-63B: at most 100). Default 100. */
     hardLimit?: number;
   };
   recovery?: {

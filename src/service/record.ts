@@ -28,6 +28,7 @@ function noLock() {
     lockedUntil: null,
     lockedIndefinitely: false,
     lockReason: null,
+    lockCause: null,
   } satisfies Partial<MfaRecord>;
 }
 

@@ -19,7 +19,11 @@ export type ProofFailure =
   | 'malformed'
   /** Wrong code; counts towards the lockout. */
   | 'invalid_code'
-  /** A TOTP code for a time step already used (or earlier); counts towards the lockout. */
+  /**
+   * A TOTP code for a time step already used. Counts towards the lockout,
+   * except exactly the step accepted last (a double submit), which is refused
+   * without counting.
+   */
   | 'replayed'
   /** The user is locked; the code was not evaluated. */
   | 'locked'
@@ -29,11 +33,18 @@ export type ProofFailure =
 /** An expected failure: `ok: false` and a string-literal `reason`. */
 export type Failure<R extends string> = { ok: false; reason: R };
 
+/**
+ * What caused a lock: `failures` (too many consecutive failures; temporary,
+ * ends at `retryAt`), `failure_limit` (too many failures without a success;
+ * ends only by `unlock`), `manual` (`lock()`; ends only by `unlock`).
+ */
+export type LockCause = 'failures' | 'failure_limit' | 'manual';
+
 /** The user is locked: codes were not evaluated. */
 export interface LockedFailure {
   ok: false;
   reason: 'locked';
-  /** When codes will be evaluated again (ms since epoch), or null for a lock that lasts until `unlock` or email recovery. */
+  /** When codes will be evaluated again (ms since epoch), or null for a lock that lasts until `unlock`. */
   retryAt: number | null;
 }
 
@@ -52,8 +63,10 @@ export interface StatusResult {
   recoveryCodesRemaining: number;
   /** Whether a recovery-code set is waiting to be shown once. */
   recoveryCodesUnrevealed: boolean;
-  /** Present while locked: ms since epoch, or null until `unlock`/email recovery. */
+  /** Present while locked: when the lock ends (ms since epoch), or null: only `unlock` ends it. */
   lockedUntil?: number | null;
+  /** Present while locked: what caused the lock. */
+  lockCause?: LockCause;
   /** Present while an email recovery is pending. */
   pendingEmailRecovery?: { requestedAt: number; notBefore: number; expiresAt: number };
   /** Present while enrolling: when the pending enrollment expires. */
@@ -73,12 +86,14 @@ export interface BeginEnrollmentSuccess {
   expiresAt: number;
 }
 /** Result of `beginEnrollment`. */
-export type BeginEnrollmentResult = BeginEnrollmentSuccess | Failure<'already_enabled' | 'locked'>;
+export type BeginEnrollmentResult = BeginEnrollmentSuccess | Failure<'already_enabled'> | LockedFailure;
 
 /** Result of `confirmEnrollment`. */
 export type ConfirmEnrollmentResult =
   | { ok: true }
-  | Failure<'not_enrolling' | 'already_enabled' | 'expired' | 'malformed' | 'invalid_code'>;
+  | Failure<'not_enrolling' | 'already_enabled' | 'expired' | 'malformed' | 'invalid_code'>
+  /** Refused while locked, before the code is looked at: a lock (e.g. support's, on a suspected takeover) holds. */
+  | LockedFailure;
 
 /** Result of `revealRecoveryCodes`: the plaintext codes, exactly once. */
 export type RevealRecoveryCodesResult =
@@ -91,7 +106,9 @@ export type RevealRecoveryCodesResult =
       /** Suggested file name for `text`. */
       filename: string;
     }
-  | Failure<'already_revealed' | 'not_enrolled'>;
+  | Failure<'already_revealed' | 'not_enrolled'>
+  /** Codes are not shown while the account is locked. */
+  | LockedFailure;
 
 /** Result of `regenerateRecoveryCodes`; `method` is the kind of proof that was accepted. */
 export type RegenerateRecoveryCodesResult = { ok: true; method: ProofMethod } | ProofFailureResult | LockedFailure;
@@ -143,5 +160,9 @@ export type CancelEmailRecoveryResult = { ok: true } | Failure<'not_requested'>;
 
 /** Result of `lock`. */
 export type LockResult = { ok: true };
-/** Result of `unlock`: `not_locked` when there was no lock to end. */
-export type UnlockResult = { ok: true } | Failure<'not_locked'>;
+/**
+ * Result of `unlock`: `not_locked` when there was no lock to end,
+ * `cause_mismatch` when the lock's cause is not among the `causes` asked for
+ * (the lock stays).
+ */
+export type UnlockResult = { ok: true } | Failure<'not_locked'> | (Failure<'cause_mismatch'> & { cause: LockCause });

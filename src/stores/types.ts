@@ -55,10 +55,16 @@ export interface MfaRecord {
   lockCount: number;
   /** End of a temporary lock (ms), or null. */
   lockedUntil: number | null;
-  /** Set while the account is locked until `unlock` or email recovery. */
+  /** Set while the account is locked until `unlock`. */
   lockedIndefinitely: boolean;
+  /** The host's reason for a manual lock, or the cause of an automatic one. */
   lockReason: string | null;
-  /** Incremented when every open challenge must die (disable, re-enable, recovery). */
+  /**
+   * What caused the current (or last) lock; null when none. Absent in records
+   * written by 0.1.0, where it is read from `lockReason`.
+   */
+  lockCause?: 'failures' | 'failure_limit' | 'manual' | null;
+  /** Incremented when every open challenge must die (disable, re-enable, recovery, any lock). */
   challengeEpoch: number;
   /** Ids of challenges spent by a success, kept until they expire. */
   spentChallenges: Array<{ id: string; expiresAt: number }>;

@@ -386,7 +386,7 @@ const operations: Operation[] = [
       expect(await w.mfa.verifyLogin(w.challenge, { totp: totp(w) })).toMatchObject({ ok: true, method: 'totp' });
     },
     checkNew: async (w) => {
-      await expectStatus(w, enabledStatus({ state: 'locked', lockedUntil: T0 + MINUTE }));
+      await expectStatus(w, enabledStatus({ state: 'locked', lockedUntil: T0 + MINUTE, lockCause: 'failures' }));
       expect(await w.mfa.startLogin(USER)).toEqual({ ok: false, reason: 'locked', retryAt: T0 + MINUTE, mfaRequired: true });
       // While locked, even the right code is not evaluated.
       expect(await w.mfa.verifyLogin(w.challenge, { totp: totp(w) })).toEqual({ ok: false, reason: 'locked', retryAt: T0 + MINUTE });
@@ -498,7 +498,7 @@ const operations: Operation[] = [
       await expectTotpWorks(w);
     },
     checkNew: async (w) => {
-      await expectStatus(w, enabledStatus({ state: 'locked', lockedUntil: null }));
+      await expectStatus(w, enabledStatus({ state: 'locked', lockedUntil: null, lockCause: 'manual' }));
       expect(await w.mfa.startLogin(USER)).toEqual({ ok: false, reason: 'locked', retryAt: null, mfaRequired: true });
       ok(await w.mfa.unlock(USER));
       await expectTotpWorks(w);
@@ -518,7 +518,7 @@ const operations: Operation[] = [
     expected: { ok: true },
     retried: { ok: false, reason: 'not_locked' },
     checkOld: async (w) => {
-      await expectStatus(w, enabledStatus({ state: 'locked', lockedUntil: T0 + 50 * SECOND }));
+      await expectStatus(w, enabledStatus({ state: 'locked', lockedUntil: T0 + 50 * SECOND, lockCause: 'failures' }));
       expect(await w.mfa.startLogin(USER)).toEqual({ ok: false, reason: 'locked', retryAt: T0 + 50 * SECOND, mfaRequired: true });
     },
     checkNew: async (w) => {

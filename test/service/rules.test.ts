@@ -109,7 +109,8 @@ describe('Replay: a code is accepted at most once; only a strictly later step af
     const u = await h.enroll('alice');
     const code = h.freshCode(u.secret);
     ok(await h.login('alice', { totp: code }));
-    expect(await h.login('alice', { totp: code })).toMatchObject({ ok: false, reason: 'replayed', attemptsLeft: 4 });
+    // The step just accepted: refused, not counted (a double submit, see the lockout rules).
+    expect(await h.login('alice', { totp: code })).toMatchObject({ ok: false, reason: 'replayed', attemptsLeft: 5 });
     // Also through another service instance on the same store: the replay state is persisted.
     expect(await h.login('alice', { totp: code }, h.service())).toMatchObject({ ok: false, reason: 'replayed' });
   });
@@ -193,7 +194,9 @@ describe('Lockout: consecutive failures lock for baseMs * 2^locks, capped at max
     expect((await h.mfa.status('alice')).state).toBe('locked');
 
     h.clock.advance(10 * SECOND); // same step: the code is still current
-    ok(await h.mfa.verifyLogin(challenge, { totp: valid }));
+    // The challenge died with the lock; a new login (after the password again) works.
+    expect(await h.mfa.verifyLogin(challenge, { totp: valid })).toEqual({ ok: false, reason: 'challenge_invalid' });
+    ok(await h.mfa.verifyLogin(await h.challenge('alice'), { totp: valid }));
   });
 
   it('refuses even a valid recovery code while locked, without consuming it', async () => {
@@ -207,7 +210,7 @@ describe('Lockout: consecutive failures lock for baseMs * 2^locks, capped at max
     expect(await h.mfa.regenerateRecoveryCodes('alice', { recoveryCode: code })).toMatchObject({ ok: false, reason: 'locked' });
     expect(await h.codes.countUnused('alice')).toBe(10);
     h.clock.advance(MINUTE);
-    expect(ok(await h.mfa.verifyLogin(challenge, { recoveryCode: code })).recoveryCodesRemaining).toBe(9);
+    expect(ok(await h.mfa.verifyLogin(await h.challenge('alice'), { recoveryCode: code })).recoveryCodesRemaining).toBe(9);
   });
 
   it('doubles the lock on each further lock (1, 2, 4 … min), capped at maxMs (1 h)', async () => {
@@ -276,15 +279,49 @@ describe('Lockout: consecutive failures lock for baseMs * 2^locks, capped at max
     expect((await h.mfa.status('alice')).state).toBe('locked');
   });
 
-  it('counts a replayed code as a failure', async () => {
+  it('counts a replayed code of an earlier step as a failure', async () => {
+    const h = new Harness();
+    const u = await h.enroll('alice');
+    h.clock.advance(5 * 30 * SECOND);
+    const earlier = codeAt(u.secret, h.now);
+    ok(await h.login('alice', { totp: codeAt(u.secret, h.now + 30 * SECOND) })); // step +1 accepted
+    for (const left of [4, 3, 2, 1]) {
+      expect(await h.login('alice', { totp: earlier })).toEqual({ ok: false, reason: 'replayed', attemptsLeft: left });
+    }
+    expect(await h.login('alice', { totp: earlier })).toMatchObject({ ok: false, reason: 'locked' });
+  });
+
+  it('a double-submitted correct code is refused as replayed but is not a failure (issue 8.3)', async () => {
     const h = new Harness();
     const u = await h.enroll('alice');
     const code = h.freshCode(u.secret);
     ok(await h.login('alice', { totp: code }));
-    for (const left of [4, 3, 2, 1]) {
-      expect(await h.login('alice', { totp: code })).toEqual({ ok: false, reason: 'replayed', attemptsLeft: left });
+    const failuresBefore = (await h.record('alice'))!.failures;
+    // Twenty double clicks / re-posted forms, each on its own challenge (two tabs), and in every context.
+    for (let i = 0; i < 20; i++) {
+      expect(await h.login('alice', { totp: code })).toEqual({ ok: false, reason: 'replayed', attemptsLeft: 5 });
+      expect(await h.mfa.disable('alice', { totp: code })).toEqual({ ok: false, reason: 'replayed', attemptsLeft: 5 });
+      expect(await h.mfa.regenerateRecoveryCodes('alice', { totp: code })).toEqual({ ok: false, reason: 'replayed', attemptsLeft: 5 });
     }
-    expect(await h.login('alice', { totp: code })).toMatchObject({ ok: false, reason: 'locked' });
+    const record = (await h.record('alice'))!;
+    expect(record.failures).toBe(failuresBefore);
+    expect(record.failuresSinceSuccess).toBe(0);
+    expect((await h.mfa.status('alice')).state).toBe('enabled');
+    expect(h.events.filter((e) => e.type === 'login.failed')).toEqual([]);
+    // Failures still count around it: a wrong code is the first of five.
+    expect(await failLogin(h, 'alice', u.secret)).toMatchObject({ reason: 'invalid_code', attemptsLeft: 4 });
+  });
+
+  it('a burst of 50 parallel submits of one correct code: one success, the rest replayed, no lock (issue 8.3)', async () => {
+    const h = new Harness();
+    const u = await h.enroll('alice');
+    const code = h.freshCode(u.secret);
+    const challenges = await Promise.all(Array.from({ length: 50 }, () => h.challenge('alice')));
+    const results = await Promise.all(challenges.map((c) => h.mfa.verifyLogin(c, { totp: code })));
+    expect(results.filter((r) => r.ok)).toHaveLength(1);
+    expect(new Set(results.filter((r) => !r.ok).map((r) => (r as { reason: string }).reason))).toEqual(new Set(['replayed']));
+    expect((await h.mfa.status('alice')).state).toBe('enabled');
+    expect((await h.record('alice'))!.failuresSinceSuccess).toBe(0);
   });
 
   it('does not count a malformed proof', async () => {
