@@ -40,9 +40,13 @@ async function main(): Promise<void> {
     const page = await browser.newPage({ viewport: SETUP_VIEWPORT, deviceScaleFactor: 1 });
     await page.goto(`${baseUrl}/signup`);
     await page.fill('#username', USERNAME);
-    await page.fill('#password', randomBytes(12).toString('base64url'));
+    const password = randomBytes(12).toString('base64url');
+    await page.fill('#password', password);
     await Promise.all([page.waitForURL(`${baseUrl}/account`), page.click('button[type=submit]:has-text("Sign up")')]);
     await page.goto(`${baseUrl}/mfa/setup`);
+    // The example asks for the password again before it shows a QR code.
+    await page.fill('#password', password);
+    await Promise.all([page.waitForEvent('load'), page.click('button[type=submit]:has-text("Continue")')]);
     const png = await captureSetupPage(page);
 
     // The picture must hold a scannable QR code for the key shown beside it.

@@ -1,9 +1,10 @@
 /**
- * The host's own users: usernames, password hashes and a session generation.
- * twofold never sees a password; it only learns the user id after the
- * password check passed. In memory, like the twofold stores of this example.
+ * The host's own users: usernames, password hashes, a session generation and
+ * a pending password reset. twofold never sees a password; it only learns
+ * the user id after the password check passed. In memory, like the twofold
+ * stores of this example.
  */
-import { randomBytes, randomUUID, scrypt, timingSafeEqual, type ScryptOptions } from 'node:crypto';
+import { createHash, randomBytes, randomUUID, scrypt, timingSafeEqual, type ScryptOptions } from 'node:crypto';
 
 /** scrypt parameters. Stored with each hash, so changing them keeps old hashes verifiable. */
 export interface ScryptCost {
@@ -23,6 +24,8 @@ export const USERNAME_MIN = 3;
 export const USERNAME_MAX = 32;
 export const PASSWORD_MIN = 8;
 export const PASSWORD_MAX = 128;
+/** How long an emailed password-reset link works. */
+export const PASSWORD_RESET_TTL_MS = 60 * 60_000;
 
 export interface Account {
   /** Stable, opaque id given to twofold (never the username, which a user might change). */
@@ -31,7 +34,7 @@ export interface Account {
   readonly email: string;
   /**
    * Bumped when every other session of this user must end (MFA enabled or
-   * disabled); each session carries the value it was created with.
+   * disabled, password reset); each session carries the value it was created with.
    */
   sessionGeneration: number;
 }
@@ -41,13 +44,30 @@ interface PasswordHash extends ScryptCost {
   hash: Buffer;
 }
 
+/**
+ * A pending password reset: only the SHA-256 of the emailed token is kept,
+ * so someone who reads the accounts (a backup, a debug dump) cannot use it.
+ * The token is 256 random bits, so a fast hash is enough (no salt, no scrypt).
+ */
+interface PasswordReset {
+  tokenHash: Buffer;
+  expiresAt: number;
+}
+
 interface StoredAccount extends Account {
   password: PasswordHash;
+  /** At most one: a newer request replaces the older. */
+  reset: PasswordReset | null;
 }
 
 export type CreateAccountResult =
   | { ok: true; account: Account }
   | { ok: false; reason: 'invalid' | 'taken'; field: 'username' | 'password'; message: string };
+
+export type ResetPasswordResult =
+  | { ok: true; account: Account }
+  /** `invalid`: unknown user, wrong, used or replaced token; `weak`: the new password breaks the rules (the token stays usable). */
+  | { ok: false; reason: 'invalid' | 'expired' | 'weak'; message: string };
 
 const TAKEN: CreateAccountResult = { ok: false, reason: 'taken', field: 'username', message: 'That username is taken.' };
 
@@ -72,6 +92,10 @@ export function passwordProblem(password: string): string | null {
   return null;
 }
 
+function sha256(text: string): Buffer {
+  return createHash('sha256').update(text).digest();
+}
+
 function scryptAsync(password: string, salt: Buffer, cost: ScryptCost): Promise<Buffer> {
   // maxmem above the 128·N·r bytes scrypt needs, so Node does not refuse the cost.
   const options: ScryptOptions = { N: cost.N, r: cost.r, p: cost.p, maxmem: 256 * cost.N * cost.r + 1024 * 1024 };
@@ -86,6 +110,7 @@ export class Accounts {
   readonly #cost: ScryptCost;
   readonly #byId = new Map<string, StoredAccount>();
   readonly #idByUsername = new Map<string, string>();
+  readonly #idByEmail = new Map<string, string>();
   /** Checked when the username is unknown, so that case costs the same scrypt time as a wrong password. */
   readonly #decoy: PasswordHash;
 
@@ -113,9 +138,11 @@ export class Accounts {
       email: `${username}@example.test`,
       sessionGeneration: 0,
       password: { ...this.#cost, salt, hash },
+      reset: null,
     };
     this.#byId.set(account.id, account);
     this.#idByUsername.set(username, account.id);
+    this.#idByEmail.set(account.email, account.id);
     return { ok: true, account };
   }
 
@@ -125,11 +152,24 @@ export class Accounts {
    * so neither the response nor its timing tells whether the user exists.
    */
   async checkPassword(usernameInput: string, password: string): Promise<Account | null> {
-    const account = this.#byId.get(this.#idByUsername.get(normalizeUsername(usernameInput)) ?? '');
-    const stored = account?.password ?? this.#decoy;
-    const hash = await scryptAsync(password, stored.salt, stored);
-    const match = hash.length === stored.hash.length && timingSafeEqual(hash, stored.hash);
+    const account = this.#byUsername(usernameInput);
+    const match = await this.#matches(account?.password ?? this.#decoy, password);
     return account && match ? account : null;
+  }
+
+  /**
+   * Whether `password` is the signed-in user's (id) password: the re-check
+   * before sensitive actions (reauth.ts). Same scrypt work as a login.
+   */
+  async verifyPassword(id: string, password: string): Promise<boolean> {
+    const account = this.#byId.get(id);
+    const match = await this.#matches(account?.password ?? this.#decoy, password);
+    return account !== undefined && match;
+  }
+
+  async #matches(stored: PasswordHash, password: string): Promise<boolean> {
+    const hash = await scryptAsync(password, stored.salt, stored);
+    return hash.length === stored.hash.length && timingSafeEqual(hash, stored.hash);
   }
 
   byId(id: string): Account | undefined {
@@ -137,7 +177,65 @@ export class Accounts {
   }
 
   byUsername(usernameInput: string): Account | undefined {
+    return this.#byUsername(usernameInput);
+  }
+
+  #byUsername(usernameInput: string): StoredAccount | undefined {
     return this.#byId.get(this.#idByUsername.get(normalizeUsername(usernameInput)) ?? '');
+  }
+
+  /** The account with this username or (when it has an `@`) this email address, case-insensitive. */
+  byUsernameOrEmail(input: string): Account | undefined {
+    const key = input.trim().toLowerCase();
+    return key.includes('@') ? this.#byId.get(this.#idByEmail.get(key) ?? '') : this.byUsername(key);
+  }
+
+  /**
+   * Start a password reset: a new random single-use token (returned once, to
+   * be emailed) whose hash replaces any earlier one, so only the newest link
+   * works. Undefined for an unknown id, after the same work, so the time
+   * taken does not tell whether the account exists.
+   */
+  startPasswordReset(id: string | undefined, now: number): { token: string; expiresAt: number } | undefined {
+    const token = randomBytes(32).toString('base64url');
+    const reset: PasswordReset = { tokenHash: sha256(token), expiresAt: now + PASSWORD_RESET_TTL_MS };
+    const account = this.#byId.get(id ?? '');
+    if (account === undefined) return undefined;
+    account.reset = reset;
+    return { token, expiresAt: reset.expiresAt };
+  }
+
+  /** Whether the reset link (username, token) works now, without using it up: for showing the form. */
+  checkPasswordReset(usernameInput: string, token: string, now: number): 'ok' | 'invalid' | 'expired' {
+    return this.#resetState(this.#byUsername(usernameInput), token, now);
+  }
+
+  /**
+   * Finish a password reset: the token must be the newest one of that user
+   * and unexpired. It is used up before the new password is hashed (so two
+   * concurrent submits cannot both use it); a new password that breaks the
+   * sign-up rules is refused first and leaves the token usable. Ending
+   * sessions and locks is the caller's job (routes/password-reset.ts).
+   */
+  async resetPassword(usernameInput: string, token: string, newPassword: string, now: number): Promise<ResetPasswordResult> {
+    const account = this.#byUsername(usernameInput);
+    const state = this.#resetState(account, token, now);
+    if (state === 'invalid') return { ok: false, reason: 'invalid', message: 'This password reset link is not valid.' };
+    if (state === 'expired') return { ok: false, reason: 'expired', message: 'This password reset link has expired.' };
+    const problem = passwordProblem(newPassword);
+    if (problem) return { ok: false, reason: 'weak', message: problem };
+    account!.reset = null;
+    const salt = randomBytes(SALT_BYTES);
+    const hash = await scryptAsync(newPassword, salt, this.#cost);
+    account!.password = { ...this.#cost, salt, hash };
+    return { ok: true, account: account! };
+  }
+
+  #resetState(account: StoredAccount | undefined, token: string, now: number): 'ok' | 'invalid' | 'expired' {
+    const reset = account?.reset ?? null;
+    // Both sides are SHA-256 digests: equal lengths, compared in constant time.
+    if (reset === null || token === '' || !timingSafeEqual(sha256(token), reset.tokenHash)) return 'invalid';
+    return reset.expiresAt > now ? 'ok' : 'expired';
   }
 
   /** End every session of the user created before now; returns the generation to stamp on the current one. */

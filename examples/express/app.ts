@@ -2,40 +2,54 @@
  * The example host: an Express app that keeps its own users, passwords and
  * sessions and uses twofold for the second factor. `createApp` builds it
  * without listening, so tests can inject a clock, a cheap scrypt cost, a
- * rate limit and production mode.
+ * rate limit and production mode; `ExampleApp.listen` starts it.
  *
  * Host-side security, and where it lives:
  * - CSRF tokens on every POST ............................ csrf.ts
  * - session cookie httpOnly, SameSite=Lax, Secure in prod  sessions.ts
  * - session id rotated at the password step and after MFA  routes/login.ts, sessions.ts (signIn)
- * - other sessions ended when MFA is turned on or off .... onEvent below, sessions.ts
+ * - sessions end after 8 h idle and 7 days after sign-in . sessions.ts
+ * - other sessions ended when MFA is turned on or off, or
+ *   the password is reset ................................ onEvent below, sessions.ts, routes/password-reset.ts
+ * - the password again before MFA setup and before
+ *   cancelling an email recovery (a stolen cookie is not
+ *   enough); wrong ones counted .......................... reauth.ts
  * - security headers and CSP (helmet) .................... below
  * - rate limit on the password and code forms ............ below
  * - passwords: scrypt, random salt, constant-time compare,
  *   same work and words for unknown users ................ accounts.ts, routes/login.ts
+ * - password reset by emailed single-use link, hashed
+ *   token; ends failure locks, never support's ........... routes/password-reset.ts, accounts.ts
+ * - 100 failed codes prove the password is known: the
+ *   owner is told to reset it ............................ emails.ts
+ * - emailed links from the configured origin, never from
+ *   the Host header ...................................... links.ts
  * - no request logging; secrets never in URLs except the
- *   emailed recovery link ................................ routes/recover.ts
+ *   emailed recovery and reset links ..................... routes/recover.ts, routes/password-reset.ts
  * - every interpolated value HTML-escaped ................ html.ts
  */
 import express, { type ErrorRequestHandler, type Express, type Request, type Response } from 'express';
 import { rateLimit } from 'express-rate-limit';
 import session from 'express-session';
 import helmet from 'helmet';
+import { createServer, type Server } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { MemoryRecoveryCodeStore, MemoryUserStore, MfaService, type MfaEvent, type RecoveryCodeStore, type UserStore } from 'twofold';
 import { Accounts, type ScryptCost } from './accounts.ts';
 import type { AppContext } from './context.ts';
 import { csrfProtection } from './csrf.ts';
 import { emailForEvent } from './emails.ts';
+import { PublicOrigin } from './links.ts';
 import { Outbox } from './outbox.ts';
 import { sendPage } from './page.ts';
 import { accountRoutes } from './routes/account.ts';
 import { devRoutes } from './routes/dev.ts';
 import { enrollmentRoutes } from './routes/enrollment.ts';
 import { loginRoutes } from './routes/login.ts';
+import { passwordResetRoutes } from './routes/password-reset.ts';
 import { recoverRoutes } from './routes/recover.ts';
 import { signupRoutes } from './routes/signup.ts';
-import { enforceSessionGeneration, sessionMiddleware } from './sessions.ts';
+import { enforceSessionGeneration, enforceSessionLifetime, sessionMiddleware } from './sessions.ts';
 import { homePage, messagePage } from './views/pages.ts';
 
 export interface CreateAppOptions {
@@ -45,15 +59,23 @@ export interface CreateAppOptions {
   sessionSecret: string;
   /** Secure cookies, `trust proxy`, HSTS, no dev outbox. Default false. */
   production?: boolean;
-  /** Origin for emailed links (required in production; see routes/recover.ts). */
+  /**
+   * Origin of emailed links, e.g. `https://app.example.com` (required in
+   * production). Default: `http://localhost:<port>` once {@link ExampleApp.listen}
+   * knows the port. Never taken from the request (links.ts).
+   */
   publicUrl?: string;
-  /** Clock in ms since epoch, shared by twofold, pages and emails. Default `Date.now`. */
+  /** Clock in ms since epoch, shared by twofold, sessions, pages and emails. Default `Date.now`. */
   now?: () => number;
   /** Waiting period of email recovery. Default 24 h. */
   emailRecoveryDelayMs?: number;
   /** Password hashing cost; tests use a cheap one. Default OWASP's (accounts.ts). */
   scryptCost?: ScryptCost;
-  /** POSTs per IP per window to /login* and to /signup (counted apart). Default 20 per minute. */
+  /**
+   * POSTs per IP per window: to the password and code forms (/login*, and the
+   * password re-checks), to /signup, and to the password-reset forms, each
+   * group counted apart. Default 20 per minute.
+   */
   rateLimit?: { windowMs: number; limit: number };
   /** Name shown in authenticator apps. Default 'twofold example'. */
   issuer?: string;
@@ -68,6 +90,13 @@ export interface ExampleApp {
   accounts: Accounts;
   /** Where sessions live (tests look inside to check what a session holds). */
   sessions: session.Store;
+  /** Where emailed links point. */
+  origin: PublicOrigin;
+  /**
+   * Listen on `port` (0: a free one) and, without a configured `publicUrl`,
+   * point emailed links at `http://localhost:<the port listened on>`.
+   */
+  listen(port: number, host?: string): Promise<Server>;
 }
 
 const HOUR = 3_600_000;
@@ -84,6 +113,7 @@ export function createApp(options: CreateAppOptions): ExampleApp {
   const emailRecoveryDelayMs = options.emailRecoveryDelayMs ?? 24 * HOUR;
   const accounts = new Accounts(options.scryptCost ? { scryptCost: options.scryptCost } : {});
   const outbox = new Outbox(now);
+  const origin = new PublicOrigin(options.publicUrl);
 
   const mfa = new MfaService({
     issuer: options.issuer ?? 'twofold example',
@@ -98,12 +128,14 @@ export function createApp(options: CreateAppOptions): ExampleApp {
       // A change of the second factor ends every session created before it
       // (the route that made the change re-stamps its own session).
       if (ENDS_SESSIONS.has(event.type)) accounts.endSessions(account.id);
-      const email = emailForEvent(event, account);
+      const email = emailForEvent(event, account, {
+        passwordReset: () => origin.link('/forgot-password', { username: account.username }),
+      });
       if (email) outbox.send({ to: account.email, ...email });
     },
   });
 
-  const ctx: AppContext = { mfa, accounts, outbox, now, production, publicUrl: options.publicUrl, emailRecoveryDelayMs };
+  const ctx: AppContext = { mfa, accounts, outbox, now, production, origin, emailRecoveryDelayMs };
   const app = express();
 
   // Behind one TLS-terminating proxy in production: trust its X-Forwarded-Proto
@@ -150,6 +182,7 @@ export function createApp(options: CreateAppOptions): ExampleApp {
   const sessions = new session.MemoryStore();
   app.use(sessionMiddleware({ secret: options.sessionSecret, production, store: sessions }));
   app.use(enforceSessionGeneration(accounts));
+  app.use(enforceSessionLifetime(now));
   // Small forms only. Bodies are never logged: they hold passwords and codes.
   app.use(express.urlencoded({ extended: false, limit: '8kb', parameterLimit: 20 }));
   // Pages show secrets (QR, recovery codes) and personal state: keep them out of every cache.
@@ -158,8 +191,10 @@ export function createApp(options: CreateAppOptions): ExampleApp {
     next();
   });
 
-  // Password guessing and code guessing both go through /login*: limit per IP.
-  // (twofold's lockout protects each user's codes; this protects the password step.)
+  // Password guessing and code guessing go through /login* and the password
+  // re-checks of signed-in users (reauth.ts): one limit per IP for all of
+  // them, so a thief cannot add one budget to another. (twofold's lockout
+  // protects each user's codes; this protects the password.)
   const limit = options.rateLimit ?? { windowMs: 60_000, limit: 20 };
   const limiter = () =>
     rateLimit({
@@ -175,8 +210,10 @@ export function createApp(options: CreateAppOptions): ExampleApp {
           body: (page) => messagePage(page, 'Too many attempts from your network. Wait a minute and try again.'),
         }),
     });
-  app.use('/login', limiter());
+  app.use(['/login', '/mfa/setup/password', '/mfa/email-recovery/cancel'], limiter());
   app.use('/signup', limiter());
+  // Asking for reset emails (mail bombing, probing) and trying reset links.
+  app.use(['/forgot-password', '/reset-password'], limiter());
 
   app.use(
     csrfProtection((req, res) =>
@@ -192,6 +229,7 @@ export function createApp(options: CreateAppOptions): ExampleApp {
   app.use(signupRoutes(ctx));
   app.use(loginRoutes(ctx));
   app.use(recoverRoutes(ctx));
+  app.use(passwordResetRoutes(ctx));
   app.use(accountRoutes(ctx));
   app.use(enrollmentRoutes(ctx));
   if (!production) app.use(devRoutes(ctx));
@@ -210,5 +248,16 @@ export function createApp(options: CreateAppOptions): ExampleApp {
   };
   app.use(onError);
 
-  return { app, mfa, outbox, accounts, sessions };
+  const listen = (port: number, host?: string): Promise<Server> =>
+    new Promise((resolve, reject) => {
+      const server = createServer(app);
+      server.once('error', reject);
+      server.listen(port, host, () => {
+        server.off('error', reject);
+        origin.listening(server);
+        resolve(server);
+      });
+    });
+
+  return { app, mfa, outbox, accounts, sessions, origin, listen };
 }

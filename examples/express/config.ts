@@ -17,7 +17,12 @@ export interface Config {
   sessionSecret: string;
   /** `NODE_ENV === 'production'`: secure cookies, trusted proxy, no dev outbox. */
   production: boolean;
-  /** Origin used in emailed links, e.g. `https://app.example.com`; required in production. */
+  /**
+   * Origin of emailed links, e.g. `https://app.example.com`; required in
+   * production. Default `http://localhost:$PORT`; with PORT=0 undefined here,
+   * and the app uses `http://localhost:<the port it got>` (ExampleApp.listen).
+   * Never taken from a request's Host header (links.ts).
+   */
   publicUrl: string | undefined;
   /** Where twofold keeps MFA records and recovery-code hashes. */
   stores: StoresConfig;
@@ -161,10 +166,13 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     sessionSecret = env.SESSION_SECRET;
   }
 
-  const publicUrl = parsePublicUrl(env.PUBLIC_URL);
-  // Emailed links must not be built from the request's Host header, which a
-  // client controls; in development the request is trusted for convenience.
+  const port = parsePort(env.PORT);
+  // Emailed links are never built from the request's Host header, which the
+  // client chooses. In production the public origin must be said; in
+  // development it is this machine.
+  let publicUrl = parsePublicUrl(env.PUBLIC_URL);
   if (production && publicUrl === undefined) throw new ConfigError('PUBLIC_URL is required when NODE_ENV=production');
+  if (publicUrl === undefined && port !== 0) publicUrl = `http://localhost:${port}`;
 
-  return { port: parsePort(env.PORT), secretKey, emailRecoveryDelayMs, sessionSecret, production, publicUrl, stores, warnings };
+  return { port, secretKey, emailRecoveryDelayMs, sessionSecret, production, publicUrl, stores, warnings };
 }

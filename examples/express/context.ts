@@ -1,6 +1,7 @@
 /** What every route of the example needs: twofold, the host's accounts and outbox, and settings. */
 import type { MfaService } from 'twofold';
 import type { Accounts } from './accounts.ts';
+import type { PublicOrigin } from './links.ts';
 import type { Outbox } from './outbox.ts';
 
 export interface AppContext {
@@ -10,7 +11,7 @@ export interface AppContext {
   /** The clock twofold uses too (ms since epoch): pages and emails agree with it. */
   now: () => number;
   production: boolean;
-  /** Origin for emailed links; when absent (development), taken from the request. */
-  publicUrl: string | undefined;
+  /** Origin of emailed links: configured, or http://localhost:<listening port>; never from the request (links.ts). */
+  origin: PublicOrigin;
   emailRecoveryDelayMs: number;
 }

@@ -1,8 +1,9 @@
 /**
- * The emails the account owner receives, made from twofold's events. Events
- * carry no secrets, codes or tokens, so neither do these emails. The one
- * email that holds a secret, the recovery link, is written by the route that
- * receives the token (see routes/recover.ts).
+ * The emails the account owner receives: those made from twofold's events,
+ * and the host's own about the password. Events carry no secrets, codes or
+ * tokens, so neither do their emails. The emails that hold a secret (the
+ * recovery link, the password-reset link) are written by the route that
+ * receives the token (routes/recover.ts, routes/password-reset.ts).
  */
 import type { MfaEvent } from 'twofold';
 import type { Account } from './accounts.ts';
@@ -14,10 +15,19 @@ export interface EmailContent {
 }
 
 const NOT_YOU =
-  'If this was not you, someone knows your password: change it, and check your account page.';
+  'If this was not you, someone knows your password: reset it ("Forgot your password?" on the login page), and check your account page.';
+
+/** Links an event email may point to (absolute, on the public origin: links.ts); built only when used. */
+export interface EventLinks {
+  /** The "forgot your password?" page for this account. */
+  passwordReset(): string;
+}
+
+const NO_RECOVERY_WHILE_LOCKED =
+  'While your account is locked, email recovery cannot be requested, and any pending one is cancelled.';
 
 /** The email to send the owner for `event`, or null for events that need none (routine logins, reveals). */
-export function emailForEvent(event: MfaEvent, account: Account): EmailContent | null {
+export function emailForEvent(event: MfaEvent, account: Account, links: EventLinks): EmailContent | null {
   const hello = `Hello ${account.username},\n\n`;
   const at = formatTime(event.at);
   switch (event.type) {
@@ -49,16 +59,7 @@ export function emailForEvent(event: MfaEvent, account: Account): EmailContent |
         text: `${hello}${event.count} new recovery codes were generated at ${at}. Your old codes no longer work.\n\n${NOT_YOU}`,
       };
     case 'account.locked':
-      return {
-        subject: 'Your account is locked',
-        text:
-          `${hello}your account was locked at ${at} ` +
-          (event.cause === 'manual' ? 'by an administrator' : 'after too many wrong codes') +
-          (event.retryAt === null
-            ? '. It stays locked until support unlocks it or you complete an email recovery.'
-            : `. You can try again after ${formatTime(event.retryAt)}.`) +
-          `\n\nSomeone entering wrong codes already knew your password. ${NOT_YOU}`,
-      };
+      return lockedEmail(event, hello, at, links);
     case 'email_recovery.requested':
       return {
         subject: 'Someone asked to remove your second factor',
@@ -68,7 +69,7 @@ export function emailForEvent(event: MfaEvent, account: Account): EmailContent |
           `(after a wait of ${formatDuration(event.notBefore - event.at)}) with the link we sent separately.\n\n` +
           'If this was you, wait and then use that link.\n' +
           'If this was NOT you: sign in with your authenticator app or a recovery code, which cancels the ' +
-          'recovery, or cancel it on your account page. Then change your password.',
+          'recovery, or cancel it on your account page. Then reset your password.',
       };
     case 'email_recovery.cancelled':
       return {
@@ -90,6 +91,76 @@ export function emailForEvent(event: MfaEvent, account: Account): EmailContent |
     case 'account.unlocked':
       return null;
   }
+}
+
+/**
+ * What ends each kind of lock, said plainly (email recovery never does):
+ * - `failures`: ends by itself at `retryAt`;
+ * - `failure_limit`: 100 wrong codes without a right one, so the password is
+ *   known for certain: a password reset by email ends it (this host's rule,
+ *   routes/password-reset.ts), or support;
+ * - `manual`: support's; only support ends it.
+ */
+function lockedEmail(event: Extract<MfaEvent, { type: 'account.locked' }>, hello: string, at: string, links: EventLinks): EmailContent {
+  switch (event.cause) {
+    case 'failures':
+      return {
+        subject: 'Your account is locked',
+        text:
+          `${hello}your account was locked at ${at} after too many wrong codes in a row. ` +
+          `You can try again after ${formatTime(event.retryAt ?? event.at)}. The lock ends by itself then. ` +
+          `${NO_RECOVERY_WHILE_LOCKED}\n\nSomeone entering wrong codes already knew your password. ${NOT_YOU}`,
+      };
+    case 'failure_limit':
+      return {
+        subject: 'Your account is locked: your password is known',
+        text:
+          `${hello}your account was locked at ${at} after 100 wrong codes without a right one. ` +
+          'Codes are asked for only after the right password, so whoever typed them knows your password: ' +
+          'treat it as stolen.\n\n' +
+          `This lock does not end by itself. Reset your password here:\n\n${links.passwordReset()}\n\n` +
+          'The new password ends this lock and signs out every session of your account. Support can also unlock it. ' +
+          NO_RECOVERY_WHILE_LOCKED,
+      };
+    case 'manual':
+      return {
+        subject: 'Your account is locked',
+        text:
+          `${hello}your account was locked by support at ${at}. It stays locked until support unlocks it; ` +
+          `a password reset does not end this lock. ${NO_RECOVERY_WHILE_LOCKED}`,
+      };
+  }
+}
+
+/** The reset link, to the owner's address only (a newer request replaces it). */
+export function passwordResetEmail(account: Account, link: string, expiresAt: number): EmailContent {
+  return {
+    subject: 'Reset your password',
+    text:
+      `Hello ${account.username},\n\nto set a new password, open this link:\n\n${link}\n\n` +
+      `It works once, until ${formatTime(expiresAt)}. Setting a new password signs out every session of your ` +
+      'account and ends a lock caused by wrong codes (not a lock by support).\n\n' +
+      'If you did not ask for this, ignore this email: your password stays as it is.',
+  };
+}
+
+/** What a finished reset did to a lock: ended it, left support's lock in place, or there was none. */
+export type ResetLockOutcome = 'ended' | 'kept_manual' | 'none';
+
+export function passwordChangedEmail(account: Account, at: number, lock: ResetLockOutcome): EmailContent {
+  const lockText =
+    lock === 'ended'
+      ? ' The lock that wrong codes had put on your account has ended.'
+      : lock === 'kept_manual'
+        ? ' Your account stays locked by support: only support can unlock it.'
+        : '';
+  return {
+    subject: 'Your password was changed',
+    text:
+      `Hello ${account.username},\n\nthe password of your account was changed at ${formatTime(at)} with a reset link ` +
+      `we emailed you. Every session of your account was signed out.${lockText}\n\n` +
+      'If this was not you, someone can read your email: secure your mailbox, then reset your password again.',
+  };
 }
 
 function usedFor(context: 'login' | 'disable' | 'regenerate'): string {
@@ -114,6 +185,6 @@ function cancelledBecause(cause: 'mfa_login' | 'manual' | 'superseded' | 'mfa_di
     case 'mfa_disabled':
       return 'because two-factor authentication was turned off';
     case 'account_locked':
-      return 'because your account was locked after wrong codes were entered (someone may know your password)';
+      return 'because your account was locked (no email recovery can be requested or completed while it is locked)';
   }
 }

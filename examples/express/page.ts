@@ -44,3 +44,9 @@ export function field(req: Request, name: string): string {
   const value = (req.body as Record<string, unknown> | undefined)?.[name];
   return typeof value === 'string' ? value : '';
 }
+
+/** One query parameter as a string, or '' (missing, or repeated into an array). */
+export function queryParam(req: Request, name: string): string {
+  const value = req.query[name];
+  return typeof value === 'string' ? value : '';
+}

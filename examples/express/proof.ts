@@ -2,7 +2,7 @@
  * Turning what a user typed into a twofold `Proof`, and a refused proof into
  * a sentence they can act on.
  */
-import type { Proof, ProofFailureResult, LockedFailure } from 'twofold';
+import type { LockCause, LockedFailure, MfaService, Proof, ProofFailureResult } from 'twofold';
 import { formatTime } from './time.ts';
 
 /**
@@ -18,11 +18,45 @@ export function proofFromCode(input: string): Proof | null {
   return { recoveryCode: input.trim() };
 }
 
-/** The sentence for a lock: until when, or until support or email recovery ends it. */
-export function lockedMessage(retryAt: number | null): string {
-  return retryAt === null
-    ? 'Your account is locked until support unlocks it or you complete an email recovery.'
-    : `Too many wrong codes: your account is locked until ${formatTime(retryAt)}.`;
+/** A lock as pages describe it: when it ends by itself (null: never) and, if known, what caused it. */
+export interface Lock {
+  retryAt: number | null;
+  cause?: LockCause | undefined;
+}
+
+/**
+ * The sentence for a lock, by what ends it:
+ * - `failures` (a few wrong codes in a row) ends by itself at `retryAt`;
+ * - `failure_limit` (100 wrong codes without a right one) proves the password
+ *   is known: it ends when the owner resets the password by email (this
+ *   host's rule, routes/password-reset.ts) or support unlocks it;
+ * - `manual` (support) ends only when support unlocks it.
+ * Email recovery never ends a lock: it cannot be requested while locked,
+ * and a lock cancels a pending one.
+ */
+export function lockedMessage(lock: Lock): string {
+  if (lock.retryAt !== null) return `Too many wrong codes: your account is locked until ${formatTime(lock.retryAt)}. The lock ends by itself then.`;
+  switch (lock.cause) {
+    case 'failure_limit':
+      return (
+        'Your account is locked after too many wrong codes: whoever typed them knows your password. ' +
+        'Reset your password by email ("Forgot your password?" on the login page) to end the lock, or contact support.'
+      );
+    case 'manual':
+      return 'Your account was locked by support. Only support can unlock it.';
+    default:
+      return 'Your account is locked. Support can unlock it; a lock after too many wrong codes also ends when you reset your password.';
+  }
+}
+
+/**
+ * The lock behind a `locked` answer. twofold's LockedFailure says when it
+ * ends but not why; a lock without an end is either the failure limit or
+ * support's, which end differently, so ask `status` for the cause.
+ */
+export async function lockOf(mfa: MfaService, userId: string, retryAt: number | null): Promise<Lock> {
+  if (retryAt !== null) return { retryAt, cause: 'failures' };
+  return { retryAt, cause: (await mfa.status(userId)).lockCause };
 }
 
 function attempts(attemptsLeft: number | undefined): string {
@@ -30,8 +64,13 @@ function attempts(attemptsLeft: number | undefined): string {
   return ` ${attemptsLeft} attempt${attemptsLeft === 1 ? '' : 's'} left before your account is locked for a while.`;
 }
 
-/** What to tell the user about a refused code; `HTTP status` to answer with. */
-export function describeProofFailure(result: ProofFailureResult | LockedFailure): { message: string; status: number } {
+/** {@link describeProofFailure}, looking up the cause of a lock without an end. */
+export async function explainProofFailure(mfa: MfaService, userId: string, result: ProofFailureResult | LockedFailure): Promise<{ message: string; status: number }> {
+  return describeProofFailure(result, result.reason === 'locked' ? await lockOf(mfa, userId, result.retryAt) : undefined);
+}
+
+/** What to tell the user about a refused code; `HTTP status` to answer with. `lock`: the lock of a `locked` result (see lockOf). */
+export function describeProofFailure(result: ProofFailureResult | LockedFailure, lock?: Lock): { message: string; status: number } {
   switch (result.reason) {
     case 'malformed':
       return { message: 'Enter the 6-digit code from your authenticator app, or a recovery code.', status: 400 };
@@ -43,7 +82,7 @@ export function describeProofFailure(result: ProofFailureResult | LockedFailure)
         status: 401,
       };
     case 'locked':
-      return { message: lockedMessage(result.retryAt), status: 429 };
+      return { message: lockedMessage(lock ?? { retryAt: result.retryAt }), status: 429 };
     case 'not_enrolled':
       return { message: 'Two-factor authentication is not turned on for this account.', status: 400 };
   }

@@ -24,7 +24,7 @@ const stores = await openStores(config.stores).catch((error: unknown) => {
   process.exit(1);
 });
 
-const { app } = createApp({
+const example = createApp({
   stores,
   secretKey: config.secretKey,
   sessionSecret: config.sessionSecret,
@@ -33,14 +33,15 @@ const { app } = createApp({
   emailRecoveryDelayMs: config.emailRecoveryDelayMs,
 });
 
-const server = app.listen(config.port, () => {
-  const { port } = server.address() as AddressInfo;
-  console.log(`twofold example listening on http://localhost:${port}`);
-  console.log(`MFA state: ${stores.description}`);
-  console.log(`email recovery waiting period: ${formatDuration(config.emailRecoveryDelayMs)} (EMAIL_RECOVERY_DELAY)`);
-  if (!config.production) console.log(`emails go to the dev outbox: http://localhost:${port}/dev/outbox`);
-});
-server.on('error', (error) => {
-  console.error(`twofold example: cannot listen on port ${config.port}: ${error.message}`);
+// Without PUBLIC_URL (and with PORT=0, where config.ts cannot know the port),
+// listen() points emailed links at http://localhost:<the port it got>.
+const server = await example.listen(config.port).catch((error: unknown) => {
+  console.error(`twofold example: cannot listen on port ${config.port}: ${error instanceof Error ? error.message : String(error)}`);
   process.exit(1);
 });
+const { port } = server.address() as AddressInfo;
+console.log(`twofold example listening on http://localhost:${port}`);
+console.log(`MFA state: ${stores.description}`);
+console.log(`email recovery waiting period: ${formatDuration(config.emailRecoveryDelayMs)} (EMAIL_RECOVERY_DELAY)`);
+console.log(`emailed links point at ${example.origin.origin} (PUBLIC_URL)`);
+if (!config.production) console.log(`emails go to the dev outbox: http://localhost:${port}/dev/outbox`);

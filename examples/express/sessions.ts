@@ -3,6 +3,11 @@
  * only after the password step says MFA is not required, or after the
  * second factor was verified. Until then the session holds only a pending
  * marker with the challenge, which grants nothing.
+ *
+ * A signed-in session ends after 8 hours without a request (the cookie and
+ * the stored session expire, renewed by each request) and, whatever the
+ * activity, 7 days after the sign-in: a copied cookie kept busy by a thief
+ * does not live forever.
  */
 import session from 'express-session';
 import type { Request, RequestHandler } from 'express';
@@ -24,12 +29,21 @@ declare module 'express-session' {
     userId: string;
     /** The account's session generation when this session was signed in (see Accounts.endSessions). */
     generation: number;
+    /** When this session was signed in (ms, app clock): the absolute lifetime counts from here. */
+    signedInAt: number;
+    /** When the password was last re-checked in this session (reauth.ts). */
+    passwordConfirmedAt: number;
+    /** Wrong passwords typed at re-checks in this session (reauth.ts). */
+    passwordFailures: number;
     pendingMfa: PendingMfa;
     flash: Flash;
   }
 }
 
-const SESSION_HOURS = 8;
+/** Idle limit: the session ends this long after its last request. */
+export const SESSION_IDLE_MS = 8 * 3_600_000;
+/** Absolute limit: a signed-in session ends this long after the sign-in, however active. */
+export const SESSION_MAX_MS = 7 * 24 * 3_600_000;
 
 /** Cookie name: in production the `__Host-` prefix makes the browser insist on Secure, Path=/ and no Domain. */
 export function sessionCookieName(production: boolean): string {
@@ -51,7 +65,8 @@ export function sessionMiddleware(options: { secret: string; production: boolean
       sameSite: 'lax',
       // Only over HTTPS in production (behind a TLS-terminating proxy, hence `trust proxy`).
       secure: options.production,
-      maxAge: SESSION_HOURS * 3_600_000,
+      // Renewed by every request (the store's expiry too): the idle limit.
+      maxAge: SESSION_IDLE_MS,
     },
   }) as RequestHandler;
 }
@@ -65,17 +80,50 @@ export function destroySession(req: Request): Promise<void> {
   return new Promise((resolve, reject) => req.session.destroy((error) => (error ? reject(error) : resolve())));
 }
 
-/** The one place a signed-in session is created: a fresh session id, stamped with the account's generation. */
-export async function signIn(req: Request, account: Account): Promise<void> {
+/**
+ * The one place a signed-in session is created: a fresh session id, stamped
+ * with the account's generation and the time of the sign-in (`now`, the app
+ * clock).
+ */
+export async function signIn(req: Request, account: Account, now: number): Promise<void> {
   await regenerateSession(req);
   req.session.userId = account.id;
   req.session.generation = account.sessionGeneration;
+  req.session.signedInAt = now;
+}
+
+/**
+ * After the password was confirmed again (reauth.ts): a fresh session id
+ * that keeps the sign-in (and the CSRF token, so other tabs' forms still
+ * work) and records the confirmation. Any copy of the old cookie is dead
+ * from now on, so a thief who copied it cannot ride on the owner's
+ * confirmation.
+ */
+export async function elevateSession(req: Request, now: number): Promise<void> {
+  const { userId, generation, signedInAt, csrfToken } = req.session;
+  await regenerateSession(req);
+  if (userId !== undefined) req.session.userId = userId;
+  if (generation !== undefined) req.session.generation = generation;
+  if (signedInAt !== undefined) req.session.signedInAt = signedInAt;
+  if (csrfToken !== undefined) req.session.csrfToken = csrfToken;
+  req.session.passwordConfirmedAt = now;
+}
+
+/** Sign this session out (keeping its id and CSRF token) and say why on the next page. */
+export function signOut(req: Request, reason: string): void {
+  delete req.session.userId;
+  delete req.session.generation;
+  delete req.session.signedInAt;
+  delete req.session.passwordConfirmedAt;
+  delete req.session.passwordFailures;
+  req.session.flash = { kind: 'info', text: reason };
 }
 
 /**
  * Ends sessions that belong to an earlier generation of their account: when
- * MFA is turned on or off (or removed by email recovery), every session
- * created before is signed out, e.g. a thief's session on another device.
+ * MFA is turned on or off (or removed by email recovery), or the password is
+ * reset, every session created before is signed out, e.g. a thief's session
+ * on another device.
  */
 export function enforceSessionGeneration(accounts: Accounts): RequestHandler {
   return (req, _res, next) => {
@@ -83,13 +131,24 @@ export function enforceSessionGeneration(accounts: Accounts): RequestHandler {
     if (userId !== undefined) {
       const account = accounts.byId(userId);
       if (account === undefined || account.sessionGeneration !== generation) {
-        delete req.session.userId;
-        delete req.session.generation;
-        req.session.flash = {
-          kind: 'info',
-          text: 'You were signed out because the two-factor settings of your account changed. Please log in again.',
-        };
+        signOut(req, 'You were signed out because the password or the two-factor settings of your account changed. Please log in again.');
       }
+    }
+    next();
+  };
+}
+
+/**
+ * Ends a signed-in session {@link SESSION_MAX_MS} after its sign-in, even if
+ * it was used a minute ago: the idle limit alone lets whoever holds a copied
+ * cookie keep it alive forever. `now` is the app clock.
+ */
+export function enforceSessionLifetime(now: () => number): RequestHandler {
+  return (req, _res, next) => {
+    const { userId, signedInAt } = req.session;
+    // A signed-in session without a sign-in time was not made by signIn: end it too.
+    if (userId !== undefined && (signedInAt === undefined || now() - signedInAt >= SESSION_MAX_MS)) {
+      signOut(req, 'Your session has expired. Please log in again.');
     }
     next();
   };

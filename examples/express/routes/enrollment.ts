@@ -1,11 +1,24 @@
-/** Turning MFA on: the QR code and key, the confirming code, then the recovery codes shown once. */
+/**
+ * Turning MFA on: the password again, the QR code and key, the confirming
+ * code, then the recovery codes shown once.
+ *
+ * The password comes first (reauth.ts) because a stolen session cookie
+ * must not be enough to put the account on the thief's phone: that would
+ * lock the owner out of their own account and sign their other sessions out.
+ */
 import { Router, type Request, type Response } from 'express';
 import type { Account } from '../accounts.ts';
 import type { AppContext } from '../context.ts';
 import { field, requireAccount, sendPage, setFlash } from '../page.ts';
+import { lockedMessage, lockOf } from '../proof.ts';
+import { confirmPassword, hasRecentPassword, passwordCheckMessage, RECENT_PASSWORD_MS } from '../reauth.ts';
 import { restampSession } from '../sessions.ts';
+import { formatDuration } from '../time.ts';
 import { recoveryCodesPage, recoveryCodesShownPage, setupPage } from '../views/mfa.ts';
 import { messagePage } from '../views/pages.ts';
+import { confirmPasswordPage } from '../views/password.ts';
+
+const SETUP_PURPOSE = 'set up two-factor authentication';
 
 export function enrollmentRoutes(ctx: AppContext): Router {
   const router = Router();
@@ -38,12 +51,19 @@ export function enrollmentRoutes(ctx: AppContext): Router {
    * the page are therefore always the secret the next code is checked against.
    */
   async function showSetup(req: Request, res: Response, account: Account, status = 200, error?: string): Promise<void> {
+    // The one place an enrollment begins, so the one place the password is insisted on
+    // (a POST with any code lands here too: it must not show a QR code without it).
+    if (!hasRecentPassword(ctx, req)) {
+      return askPassword(req, res, 403, `Your password was confirmed more than ${formatDuration(RECENT_PASSWORD_MS)} ago: enter it again to continue.`);
+    }
     const enrollment = await mfa.beginEnrollment(account.id, { accountName: account.username });
     if (!enrollment.ok) {
       setFlash(
         req,
         'error',
-        enrollment.reason === 'already_enabled' ? 'Two-factor authentication is already on.' : 'Your account is locked; try again later.',
+        enrollment.reason === 'locked'
+          ? lockedMessage(await lockOf(mfa, account.id, enrollment.retryAt))
+          : 'Two-factor authentication is already on.',
       );
       return res.redirect(303, '/account');
     }
@@ -54,9 +74,40 @@ export function enrollmentRoutes(ctx: AppContext): Router {
     });
   }
 
+  function askPassword(req: Request, res: Response, status = 200, error?: string): void {
+    sendPage(ctx, req, res, {
+      title: 'Confirm your password',
+      status,
+      body: (page) => confirmPasswordPage(page, { action: '/mfa/setup/password', purpose: SETUP_PURPOSE, error }),
+    });
+  }
+
   router.get('/mfa/setup', async (req, res) => {
     const account = requireAccount(ctx, req, res);
-    if (account && !crossSite(req, res, '/mfa/setup', 'set up two-factor authentication')) await showSetup(req, res, account);
+    if (!account || crossSite(req, res, '/mfa/setup', SETUP_PURPOSE)) return;
+    // Nothing to set up (no password asked for nothing): MFA on, or a lock that stops any setup.
+    const status = await mfa.status(account.id);
+    if (status.state === 'enabled' || status.state === 'locked') {
+      setFlash(
+        req,
+        'error',
+        status.state === 'enabled'
+          ? 'Two-factor authentication is already on.'
+          : lockedMessage({ retryAt: status.lockedUntil ?? null, cause: status.lockCause }),
+      );
+      return res.redirect(303, '/account');
+    }
+    if (!hasRecentPassword(ctx, req)) return askPassword(req, res);
+    await showSetup(req, res, account);
+  });
+
+  router.post('/mfa/setup/password', async (req, res) => {
+    const account = requireAccount(ctx, req, res);
+    if (!account) return;
+    const check = await confirmPassword(ctx, req, account, field(req, 'password'));
+    if (check.ok) return res.redirect(303, '/mfa/setup');
+    if (check.reason === 'signed_out') return res.redirect(303, '/login');
+    askPassword(req, res, check.reason === 'missing' ? 400 : 401, passwordCheckMessage(check, SETUP_PURPOSE));
   });
 
   router.post('/mfa/setup', async (req, res) => {
@@ -72,6 +123,9 @@ export function enrollmentRoutes(ctx: AppContext): Router {
     switch (result.reason) {
       case 'already_enabled':
         setFlash(req, 'info', 'Two-factor authentication is already on.');
+        return res.redirect(303, '/account');
+      case 'locked':
+        setFlash(req, 'error', lockedMessage(await lockOf(mfa, account.id, result.retryAt)));
         return res.redirect(303, '/account');
       case 'malformed':
         return showSetup(req, res, account, 400, `Enter the 6-digit code your app shows. ${rescan}`);
@@ -93,6 +147,11 @@ export function enrollmentRoutes(ctx: AppContext): Router {
     }
     if (revealed.reason === 'not_enrolled') {
       setFlash(req, 'error', 'Set up two-factor authentication first.');
+      return res.redirect(303, '/account');
+    }
+    if (revealed.reason === 'locked') {
+      // Not shown while locked: the codes wait until the lock ends.
+      setFlash(req, 'error', lockedMessage(await lockOf(mfa, account.id, revealed.retryAt)));
       return res.redirect(303, '/account');
     }
     sendPage(ctx, req, res, { title: 'Recovery codes already shown', body: (page) => recoveryCodesShownPage(page) });

@@ -6,7 +6,7 @@ import { Router, type Request, type Response } from 'express';
 import type { Proof } from 'twofold';
 import type { AppContext } from '../context.ts';
 import { field, sendPage, setFlash } from '../page.ts';
-import { describeProofFailure, lockedMessage, proofFromCode } from '../proof.ts';
+import { explainProofFailure, lockedMessage, lockOf, proofFromCode } from '../proof.ts';
 import { destroySession, regenerateSession, sessionCookieName, signIn } from '../sessions.ts';
 import { loginCodePage, loginPage, loginRecoveryCodePage } from '../views/auth.ts';
 import { FEW_CODES } from '../views/mfa.ts';
@@ -46,11 +46,11 @@ export function loginRoutes(ctx: AppContext): Router {
     const start = await mfa.startLogin(account.id);
     if (!start.mfaRequired) {
       // No second factor enabled: the password was enough.
-      await signIn(req, account);
+      await signIn(req, account, ctx.now());
       return res.redirect(303, '/account');
     }
     // Shown only after a correct password, so a stranger learns nothing from it.
-    if (!start.ok) return fail(429, lockedMessage(start.retryAt));
+    if (!start.ok) return fail(429, lockedMessage(await lockOf(mfa, account.id, start.retryAt)));
 
     // NOT signed in: the new session (fresh id) holds only the challenge. Every
     // signed-in route checks `userId`, which is not set until verifyLogin succeeds.
@@ -76,7 +76,7 @@ export function loginRoutes(ctx: AppContext): Router {
       const account = accounts.byId(result.userId);
       if (account === undefined) return backToLogin(req, res, SIGN_IN_INVALID);
       // The session is created here and only here, with a new id (the pending one dies with its marker).
-      await signIn(req, account);
+      await signIn(req, account, ctx.now());
       if (result.method === 'recovery_code') {
         const left = result.recoveryCodesRemaining;
         setFlash(
@@ -95,7 +95,7 @@ export function loginRoutes(ctx: AppContext): Router {
       case 'not_enrolled':
         return backToLogin(req, res, SIGN_IN_INVALID);
       default: {
-        const { status, message } = describeProofFailure(result);
+        const { status, message } = await explainProofFailure(mfa, pending.userId, result);
         return render(status, message);
       }
     }

@@ -6,8 +6,8 @@
  */
 import { Router, type Request, type Response } from 'express';
 import type { AppContext } from '../context.ts';
-import { sendPage } from '../page.ts';
-import { lockedMessage } from '../proof.ts';
+import { queryParam, sendPage } from '../page.ts';
+import { lockedMessage, lockOf } from '../proof.ts';
 import { formatTime } from '../time.ts';
 import { recoverCompletePage, recoverRequestedPage, recoverRequestPage, type RecoverOutcome } from '../views/auth.ts';
 import { backToLogin, SIGN_IN_EXPIRED, SIGN_IN_FIRST, SIGN_IN_INVALID } from './login.ts';
@@ -16,12 +16,6 @@ import { backToLogin, SIGN_IN_EXPIRED, SIGN_IN_FIRST, SIGN_IN_INVALID } from './
 export function maskEmail(email: string): string {
   const at = email.indexOf('@');
   return `${email.slice(0, Math.min(2, at))}…${email.slice(at)}`;
-}
-
-/** One query parameter as a string, or '' (missing, or repeated into an array). */
-function queryParam(req: Request, name: string): string {
-  const value = req.query[name];
-  return typeof value === 'string' ? value : '';
 }
 
 export function recoverRoutes(ctx: AppContext): Router {
@@ -49,16 +43,17 @@ export function recoverRoutes(ctx: AppContext): Router {
     const result = await mfa.requestEmailRecovery(account.id);
     if (!result.ok) {
       // Refused while locked: a locked owner could not sign in to stop a recovery.
-      if (result.reason === 'locked') return backToLogin(req, res, `${lockedMessage(result.retryAt)} Email recovery can be requested once the lock ends.`);
+      if (result.reason === 'locked') {
+        const lock = await lockOf(mfa, account.id, result.retryAt);
+        return backToLogin(req, res, `${lockedMessage(lock)} Email recovery cannot be requested while your account is locked.`);
+      }
       return backToLogin(req, res, 'Two-factor authentication is not on for this account: log in with your password.');
     }
 
-    // Emailed links are built from the configured public URL in production:
-    // the Host header is chosen by the client, and a forged one would send
-    // the token to someone else's server.
-    const origin = ctx.publicUrl ?? `${req.protocol}://${req.get('host')}`;
-    const link = `${origin}/login/recover/complete?user=${encodeURIComponent(account.username)}&token=${encodeURIComponent(result.token)}`;
-    // The only message that carries a secret: written here because only this route holds the token.
+    // Never from the Host header, which the client chooses: a forged one
+    // would send the token to someone else's server (links.ts).
+    const link = ctx.origin.link('/login/recover/complete', { user: account.username, token: result.token });
+    // A message that carries a secret: written here because only this route holds the token.
     outbox.send({
       to: account.email,
       subject: 'Your recovery link',

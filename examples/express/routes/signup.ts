@@ -21,7 +21,7 @@ export function signupRoutes(ctx: AppContext): Router {
       sendPage(ctx, req, res, { title: 'Sign up', status, body: (page) => signupPage(page, { username, error: created.message }) });
       return;
     }
-    await signIn(req, created.account);
+    await signIn(req, created.account, ctx.now());
     res.redirect(303, '/account');
   });
 

@@ -42,6 +42,7 @@ ${notice('error', form.error)}
   <input id="password" name="password" type="password" autocomplete="current-password" required>
   <button type="submit">Log in</button>
 </form>
+<p><a href="/forgot-password">Forgot your password?</a></p>
 <p>No account yet? <a href="/signup">Sign up</a>.</p>`;
 }
 
@@ -83,7 +84,8 @@ export function recoverRequestPage(ctx: PageContext, delayMs: number): SafeHtml 
 authentication from your account by email. To protect you from someone who learned your password:</p>
 <ul>
   <li>the link we email you works only after a waiting period of <strong>${formatDuration(delayMs)}</strong>;</li>
-  <li>the account owner is told by email right away, and any sign-in with the second factor cancels the recovery.</li>
+  <li>the account owner is told by email right away, and any sign-in with the second factor cancels the recovery;</li>
+  <li>it cannot be requested while your account is locked, and a lock cancels a pending one. A recovery never ends a lock.</li>
 </ul>
 <form method="post" action="/login/recover" class="card">
   ${csrfField(ctx)}
@@ -128,7 +130,8 @@ ${notice('error', 'This recovery link has expired.')}
     case 'cancelled':
       return html`
 ${notice('error', 'This recovery was cancelled.')}
-<p>Someone signed in with the second factor or cancelled it from the account page. If that was not you, request a new recovery.</p>`;
+<p>Someone signed in with the second factor or cancelled it from the account page, or the account was locked.
+If that was not you, request a new recovery (not possible while the account is locked).</p>`;
     case 'invalid':
       return html`
 ${notice('error', 'This recovery link is not valid.')}

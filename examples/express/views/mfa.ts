@@ -31,6 +31,20 @@ function stateLabel(status: StatusResult): string {
   }
 }
 
+/** What ends the lock: by itself at a time (failures), a password reset (failure limit), or support (manual). */
+function lockLabel(status: StatusResult): string {
+  switch (status.lockCause) {
+    case 'failures':
+      return `until ${formatTime(status.lockedUntil ?? 0)}, after too many wrong codes (ends by itself)`;
+    case 'failure_limit':
+      return 'after 100 wrong codes: until you reset your password, or support unlocks it';
+    case 'manual':
+      return 'by support: until support unlocks it';
+    default:
+      return status.lockedUntil ? `until ${formatTime(status.lockedUntil)}` : 'until support unlocks it';
+  }
+}
+
 export function accountPage(ctx: PageContext, view: { status: StatusResult; error?: string }): SafeHtml {
   const { status } = view;
   const enabled = status.state === 'enabled' || status.state === 'locked';
@@ -41,14 +55,27 @@ ${notice('error', view.error)}
   <dt>Signed in as</dt><dd>${ctx.username}</dd>
   <dt>Two-factor authentication</dt><dd id="mfa-state" data-state="${status.state}">${stateLabel(status)}</dd>
   ${enabled && html`<dt>Recovery codes left</dt><dd id="codes-remaining">${status.recoveryCodesRemaining}</dd>`}
-  ${status.state === 'locked' && html`<dt>Locked until</dt><dd>${status.lockedUntil ? formatTime(status.lockedUntil) : 'support unlocks it'}</dd>`}
+  ${status.state === 'locked' && html`<dt>Locked</dt><dd id="lock" data-cause="${status.lockCause ?? ''}">${lockLabel(status)}</dd>`}
 </dl>
+${status.lockCause === 'failure_limit' && html`
+<section class="warning" id="password-known">
+  <h2>Your password is known to someone</h2>
+  <p>Your account was locked after 100 wrong codes without a right one, and codes are asked for only after the
+  right password. Reset your password by email: the new password ends this lock and signs out every session.</p>
+  <p><a class="button" href="/forgot-password">Reset your password</a></p>
+</section>`}
 ${pending && html`
 <section class="warning" id="pending-recovery">
   <h2>Email recovery pending</h2>
   <p>Someone who knows your password asked, at ${formatTime(pending.requestedAt)}, to remove two-factor authentication by email.
-  It can be completed from ${formatTime(pending.notBefore)}. If this was not you, cancel it and change your password.</p>
-  <form method="post" action="/mfa/email-recovery/cancel">${csrfField(ctx)}<button type="submit">Cancel the email recovery</button></form>
+  It can be completed from ${formatTime(pending.notBefore)}. If this was not you, cancel it and reset your password.</p>
+  <form method="post" action="/mfa/email-recovery/cancel" class="card">
+    ${csrfField(ctx)}
+    <label for="cancel-password">Your password</label>
+    <input id="cancel-password" name="password" type="password" autocomplete="current-password">
+    <button type="submit">Cancel the email recovery</button>
+    <small>Your password is asked for so that a stolen browser session cannot stop your recovery.</small>
+  </form>
 </section>`}
 ${!enabled && html`
 <section>

@@ -1,9 +1,10 @@
 /**
  * The whole MFA journey of the example host in a real browser (Debian's
- * Chromium, headless, driven by playwright-core): sign up, scan the QR code
- * (decoded from a screenshot of the page, as a phone would), confirm with a
- * code computed by twofold itself, save the recovery codes, log in with a
- * code, log in with a recovery code, turn MFA off.
+ * Chromium, headless, driven by playwright-core): sign up, confirm the
+ * password, scan the QR code (decoded from a screenshot of the page, as a
+ * phone would), confirm with a code computed by twofold itself, save the
+ * recovery codes, log in with a code, log in with a recovery code, turn MFA
+ * off.
  *
  * The server's clock is the test's: it starts at the real time and is moved
  * on by one 30 s step before each new code, so replay protection never makes
@@ -121,8 +122,16 @@ describe.skipIf(skipReason !== null)('the example app in a real browser', () => 
     expect(await page.textContent('header')).toContain(`Account (${username})`);
   });
 
-  step('shows a QR code that, decoded from a screenshot, holds an otpauth URI for this user', async () => {
+  step('asks for the password again before setting up two-factor authentication', async () => {
     await clickAndLoad('#setup-mfa');
+    expect(path()).toBe('/mfa/setup');
+    expect(await heading()).toBe('Confirm your password');
+    expect(await page.isVisible('#qr')).toBe(false);
+    await page.fill('#password', PASSWORD);
+    await clickAndLoad('main button:has-text("Continue")');
+  });
+
+  step('shows a QR code that, decoded from a screenshot, holds an otpauth URI for this user', async () => {
     expect(path()).toBe('/mfa/setup');
     expect(await heading()).toBe('Set up two-factor authentication');
 

@@ -55,7 +55,7 @@ describe('loadConfig', () => {
     expect(config.secretKey.length).toBe(32);
     expect(config.sessionSecret.length).toBeGreaterThanOrEqual(32);
     expect(config.production).toBe(false);
-    expect(config.publicUrl).toBeUndefined();
+    expect(config.publicUrl).toBe('http://localhost:3000');
     expect(config.warnings).toHaveLength(2);
     expect(config.warnings[0]).toMatch(/TWOFOLD_SECRET_KEY is not set.*will not survive a restart/);
     expect(config.warnings[1]).toMatch(/SESSION_SECRET is not set/);
@@ -91,6 +91,12 @@ describe('loadConfig', () => {
     ['', 3000],
   ])('PORT=%j is %d', (PORT, port) => {
     expect(loadConfig({ PORT }).port).toBe(port);
+  });
+
+  it('PUBLIC_URL defaults to http://localhost:$PORT, and with PORT=0 to what the app learns when it listens', () => {
+    expect(loadConfig({ PORT: '8080' }).publicUrl).toBe('http://localhost:8080');
+    expect(loadConfig({ PORT: '0' }).publicUrl).toBeUndefined();
+    expect(loadConfig({ PORT: '0', PUBLIC_URL: 'https://app.example.com' }).publicUrl).toBe('https://app.example.com');
   });
 
   it.each<[string, Record<string, string>, RegExp]>([

@@ -3,9 +3,9 @@
  * and benchmark that reuse them): an app on an ephemeral port with a clock
  * moved by hand (one per test file: `sharedServer`), a fetch client with a
  * cookie jar, and the MFA journey in a few calls (`signupAndEnroll`,
- * `loginWithCode`).
+ * `openSetup`, `loginWithCode`, `lockByFailureLimit`, `emailedLink`).
  */
-import type { Server } from 'node:http';
+import { request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { generateTotp } from 'twofold';
 import { afterAll, beforeAll } from 'vitest';
@@ -40,7 +40,12 @@ export interface TestServer extends ExampleApp {
   close(): Promise<void>;
 }
 
-/** createApp with test defaults (fake clock, fast scrypt, a limit high enough not to interfere), listening on port 0. */
+/**
+ * createApp with test defaults (fake clock, fast scrypt, a limit high enough
+ * not to interfere), listening on port 0 of 127.0.0.1 through
+ * `ExampleApp.listen`, as server.ts does: without a `publicUrl`, emailed
+ * links point at `http://localhost:<port>`.
+ */
 export async function startServer(options: Partial<CreateAppOptions> = {}): Promise<TestServer> {
   const clock = new Clock();
   const example = createApp({
@@ -51,9 +56,7 @@ export async function startServer(options: Partial<CreateAppOptions> = {}): Prom
     rateLimit: { windowMs: MINUTE, limit: 10_000 },
     ...options,
   });
-  const server = await new Promise<Server>((resolve) => {
-    const s = example.app.listen(0, '127.0.0.1', () => resolve(s));
-  });
+  const server = await example.listen(0, '127.0.0.1');
   const { port } = server.address() as AddressInfo;
   return {
     ...example,
@@ -258,14 +261,32 @@ export interface EnrolledUser extends TestUser {
   codes: string[];
 }
 
+/** Whether `html` is the "enter your password again" page whose form posts to `action`. */
+export function asksPassword(html: string, action: string): boolean {
+  return html.includes(`action="${action}"`) && /<input id="password" name="password" type="password" autocomplete="current-password"/.test(html);
+}
+
 /**
- * The whole enrollment as a person does it: sign up, open /mfa/setup, read
- * the key, confirm with a code, see the recovery codes once. The client ends
- * signed in.
+ * Open /mfa/setup as a signed-in person: it asks for the password first
+ * (unless confirmed in the last minutes); type it, and return the page with
+ * the QR code.
+ */
+export async function openSetup(client: Client, user: TestUser): Promise<Reply> {
+  const first = await client.get('/mfa/setup');
+  if (!asksPassword(first.body, '/mfa/setup/password')) return first;
+  const confirm = await client.post('/mfa/setup/password', { _csrf: csrfOf(first.body, '/mfa/setup/password'), password: user.password });
+  if (confirm.location !== '/mfa/setup') throw new Error(`password confirmation failed: ${confirm.status} ${textOf(confirm.body)}`);
+  return client.get('/mfa/setup');
+}
+
+/**
+ * The whole enrollment as a person does it: sign up, open /mfa/setup, type
+ * the password again, read the key, confirm with a code, see the recovery
+ * codes once. The client ends signed in.
  */
 export async function signupAndEnroll(server: TestServer, client: Client, user: Partial<TestUser> = {}): Promise<EnrolledUser> {
   const created = await signup(client, user);
-  const setup = await client.get('/mfa/setup');
+  const setup = await openSetup(client, created);
   const { secret } = setupOf(setup.body);
   const confirm = await client.post('/mfa/setup', { _csrf: csrfOf(setup.body, '/mfa/setup'), code: codeNow(server, secret) });
   if (confirm.status !== 303 || confirm.location !== '/mfa/recovery-codes') throw new Error(`enrollment failed: ${confirm.status} ${textOf(confirm.body)}`);
@@ -295,4 +316,73 @@ export async function sessionOf(server: TestServer, client: Client): Promise<Rec
 export async function followText(client: Client, reply: Reply): Promise<string> {
   if (reply.location === null) throw new Error(`not a redirect: ${reply.status}`);
   return textOf((await client.get(reply.location)).body);
+}
+
+/** The last email to `user` with this subject (throws when there is none). */
+export function lastEmail(server: TestServer, user: { username: string }, subject: string): { text: string } {
+  const email = server.outbox.to(`${user.username}@example.test`).findLast((e) => e.subject === subject);
+  if (email === undefined) throw new Error(`no email "${subject}" to ${user.username}`);
+  return email;
+}
+
+/** The first http(s) link in `text` (an email body) that leads to `path`, parsed. */
+export function emailedLink(text: string, path: string): URL {
+  for (const match of text.matchAll(/https?:\/\/\S+/g)) {
+    const url = new URL(match[0]);
+    if (url.pathname === path) return url;
+  }
+  throw new Error(`no link to ${path} in: ${text}`);
+}
+
+/**
+ * What someone holding only the password can do: fail codes at the login
+ * until twofold's limit of 100 failures without a success locks the account
+ * for good (about 14 hours of temporary locks, passed on the fake clock).
+ * Returns the reply to the last code.
+ */
+export async function lockByFailureLimit(server: TestServer, user: EnrolledUser): Promise<Reply> {
+  let last: Reply | undefined;
+  for (let failures = 0; failures < 100; ) {
+    const c = new Client(server.baseUrl);
+    const password = await submitPassword(c, user);
+    if (password.status === 429) {
+      // A temporary lock: wait it out (at most an hour by default).
+      server.clock.advance(HOUR);
+      continue;
+    }
+    if (password.location !== '/login/mfa') throw new Error(`password step failed: ${password.status} ${textOf(password.body)}`);
+    const csrf = await c.csrf('/login/mfa');
+    do {
+      last = await c.post('/login/mfa', { _csrf: csrf, code: wrongCode(server, user.secret) });
+      failures += 1;
+    } while (last.status === 401 && failures < 100);
+  }
+  return last!;
+}
+
+/**
+ * POST a form as `client` with a Host header of our choosing (fetch will not
+ * send one; node:http will): what a thief does to poison emailed links.
+ * Resolves to the status code.
+ */
+export function postWithHost(client: Client, path: string, fields: Record<string, string>, host: string): Promise<number> {
+  const body = new URLSearchParams(fields).toString();
+  return new Promise<number>((resolve, reject) => {
+    const req = request(`${client.baseUrl}${path}`, {
+      method: 'POST',
+      headers: {
+        host,
+        'x-forwarded-host': host,
+        cookie: client.cookieHeader(),
+        'content-type': 'application/x-www-form-urlencoded',
+        'content-length': Buffer.byteLength(body),
+      },
+    });
+    req.on('response', (res) => {
+      res.resume();
+      resolve(res.statusCode!);
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
 }

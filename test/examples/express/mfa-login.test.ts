@@ -118,7 +118,7 @@ describe('the code step', () => {
     expect(textOf(reply.body)).toContain('Enter the 6-digit code from your app.');
   });
 
-  it('refuses a replayed code (the one just used to sign in)', async () => {
+  it('refuses a replayed code (the one just used to sign in), without counting a double submit of it', async () => {
     const { c, csrf, user } = await atCodeStep();
     const code = nextCode(server, user.secret);
     expect((await c.post('/login/mfa', { _csrf: csrf, code })).location).toBe('/account');
@@ -127,7 +127,7 @@ describe('the code step', () => {
     await submitPassword(again, user);
     const replay = await again.submit('/login/mfa', '/login/mfa', { code });
     expect(replay.status).toBe(401);
-    expect(textOf(replay.body)).toContain('That code was already used. Wait for the next code in your app. 4 attempts left');
+    expect(textOf(replay.body)).toContain('That code was already used. Wait for the next code in your app. 5 attempts left');
     expect((await again.get('/account')).location).toBe('/login');
   });
 

@@ -9,6 +9,8 @@ import {
   followText,
   loginWithCode,
   nextCode,
+  openSetup,
+  PASSWORD,
   recoveryCodesOf,
   sessionOf,
   setupOf,
@@ -43,7 +45,7 @@ describe('GET /mfa/setup', () => {
     const user = await signup(c);
     const account = await c.get('/account');
     expect(account.body).toContain('href="/mfa/setup"');
-    const page = await c.get('/mfa/setup');
+    const page = await openSetup(c, user);
     expect(page.status).toBe(200);
     expect(page.body).toMatch(/<img id="qr" src="data:image\/png;base64,[^"]+" alt="[^"]+"/);
     expect(page.body).toMatch(/<code id="secret">([A-Z2-7]{4} )+[A-Z2-7]{1,4}<\/code>/);
@@ -58,7 +60,7 @@ describe('GET /mfa/setup', () => {
   it('a code from the scanned QR turns MFA on and leads to the recovery codes; the owner gets an email', async () => {
     const c = client();
     const user = await signup(c);
-    const page = await c.get('/mfa/setup');
+    const page = await openSetup(c, user);
     const { secret } = parseOtpauthUri(scan(setupOf(page.body).qrDataUrl));
     const reply = await c.post('/mfa/setup', { _csrf: csrfOf(page.body, '/mfa/setup'), code: generateTotp(secret, { now: server.clock.ms }) });
     expect(reply.status).toBe(303);
@@ -71,8 +73,7 @@ describe('GET /mfa/setup', () => {
 
   it('after a wrong code shows the error and a new QR code, which is the one checked next', async () => {
     const c = client();
-    await signup(c);
-    const first = await c.get('/mfa/setup');
+    const first = await openSetup(c, await signup(c));
     const old = setupOf(first.body);
     const wrong = await c.post('/mfa/setup', { _csrf: csrfOf(first.body, '/mfa/setup'), code: wrongCode(server, old.secret) });
     expect(wrong.status).toBe(400);
@@ -92,16 +93,18 @@ describe('GET /mfa/setup', () => {
 
   it('a malformed code and an expired setup show a new QR code with a message', async () => {
     const c = client();
-    await signup(c);
-    const page = await c.get('/mfa/setup');
+    const page = await openSetup(c, await signup(c));
     const malformed = await c.post('/mfa/setup', { _csrf: csrfOf(page.body), code: 'abc' });
     expect(malformed.status).toBe(400);
     expect(textOf(malformed.body)).toContain('Enter the 6-digit code your app shows.');
     const { secret } = setupOf(malformed.body);
     server.clock.advance(11 * 60_000);
+    // The password confirmation (5 minutes) ran out before the setup (10 minutes): confirm again, then post the old code.
+    expect((await c.post('/mfa/setup/password', { _csrf: csrfOf(page.body), password: PASSWORD })).location).toBe('/mfa/setup');
     const expired = await c.post('/mfa/setup', { _csrf: csrfOf(page.body), code: codeNow(server, secret) });
     expect(expired.status).toBe(400);
     expect(textOf(expired.body)).toContain('That setup expired.');
+    expect(setupOf(expired.body).secret).not.toBe(secret);
   });
 
   it('sends a user whose MFA is already on back to the account page', async () => {
@@ -119,7 +122,7 @@ describe('GET /mfa/recovery-codes', () => {
   it('shows the codes once, one per <li>, with a download link of the same codes', async () => {
     const c = client();
     const user = await signup(c);
-    const page = await c.get('/mfa/setup');
+    const page = await openSetup(c, user);
     await c.post('/mfa/setup', { _csrf: csrfOf(page.body), code: codeNow(server, setupOf(page.body).secret) });
     const codesPage = await c.get('/mfa/recovery-codes');
     expect(codesPage.status).toBe(200);
@@ -278,13 +281,13 @@ describe('other sessions end when MFA is turned on or off', () => {
     expect((await submitPassword(laptop, user)).location).toBe('/account');
     const stolen = laptop.clone();
 
-    const page = await phone.get('/mfa/setup');
+    const page = await openSetup(phone, user);
     await phone.post('/mfa/setup', { _csrf: csrfOf(page.body), code: codeNow(server, setupOf(page.body).secret) });
     expect((await phone.get('/account')).status).toBe(200);
 
     const reply = await laptop.get('/account');
     expect(reply.location).toBe('/login');
-    expect(await followText(laptop, reply)).toContain('You were signed out because the two-factor settings of your account changed.');
+    expect(await followText(laptop, reply)).toContain('You were signed out because the password or the two-factor settings of your account changed.');
     expect((await stolen.get('/account')).location).toBe('/login');
     expect((await sessionOf(server, laptop))?.userId).toBeUndefined();
   });

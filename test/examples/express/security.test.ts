@@ -5,9 +5,12 @@ import {
   Client,
   codeNow,
   csrfOf,
+  emailedLink,
+  lastEmail,
   loginWithCode,
   MINUTE,
   nextCode,
+  openSetup,
   PASSWORD,
   sessionOf,
   setupOf,
@@ -32,9 +35,12 @@ describe('CSRF', () => {
     '/login/recover',
     '/logout',
     '/mfa/setup',
+    '/mfa/setup/password',
     '/mfa/recovery-codes/regenerate',
     '/mfa/disable',
     '/mfa/email-recovery/cancel',
+    '/forgot-password',
+    '/reset-password',
   ];
 
   it('every POST form on the pages carries a _csrf field', async () => {
@@ -47,8 +53,14 @@ describe('CSRF', () => {
     await pending.submit('/login/recover', '/login/recover');
     pages.push(await c.get('/account')); // now with "cancel the email recovery"
     const plain = client();
-    await signup(plain);
-    pages.push(await plain.get('/mfa/setup'));
+    const plainUser = await signup(plain);
+    pages.push(await plain.get('/mfa/setup')); // the password step
+    pages.push(await openSetup(plain, plainUser));
+    pages.push(await client().get('/forgot-password'));
+    const reset = client();
+    await reset.submit('/forgot-password', '/forgot-password', { login: plainUser.username });
+    const link = emailedLink(lastEmail(server, plainUser, 'Reset your password').text, '/reset-password');
+    pages.push(await reset.get(link.pathname + link.search));
     const actions = new Set<string>();
     for (const page of pages) {
       for (const form of page.body.match(/<form[^>]*method="post"[\s\S]*?<\/form>/g) ?? []) {
@@ -101,8 +113,7 @@ describe('CSRF', () => {
 describe('security headers', () => {
   it('sets a CSP without inline scripts that allows the data: QR image, and helmet headers', async () => {
     const c = client();
-    await signup(c);
-    const page = await c.get('/mfa/setup');
+    const page = await openSetup(c, await signup(c));
     const csp = page.headers.get('content-security-policy')!;
     const directives = Object.fromEntries(csp.split(';').map((d) => { const [name, ...values] = d.trim().split(/\s+/); return [name, values.join(' ')]; }));
     expect(directives['default-src']).toBe("'self'");
@@ -224,7 +235,7 @@ describe('the dev outbox', () => {
     await submitPassword(pending, user);
     const challenge = ((await sessionOf(server, pending))?.pendingMfa as { challenge: string }).challenge;
     await pending.submit('/login/recover', '/login/recover');
-    await phone.submit('/account', '/mfa/email-recovery/cancel');
+    await phone.submit('/account', '/mfa/email-recovery/cancel', { password: user.password });
     for (let i = 0; i < 5; i++) await pending.submit('/login/mfa', '/login/mfa', { code: wrongCode(server, user.secret) });
     server.clock.advance(MINUTE);
     await phone.submit('/account', '/mfa/disable', { code: nextCode(server, user.secret) });
@@ -254,7 +265,7 @@ describe('the dev outbox', () => {
     const tokens = [...outbox.body.matchAll(/token=([A-Za-z0-9_-]+)/g)].map((m) => m[1]);
     expect(tokens.length).toBeGreaterThan(0);
     for (const email of server.outbox.list()) {
-      if (email.subject !== 'Your recovery link') expect(email.text).not.toMatch(/token=/);
+      if (email.subject !== 'Your recovery link' && email.subject !== 'Reset your password') expect(email.text).not.toMatch(/token=/);
     }
   });
 
@@ -264,7 +275,7 @@ describe('the dev outbox', () => {
     await submitPassword(c, user);
     await c.submit('/login/recover', '/login/recover');
     const outbox = await c.get('/dev/outbox');
-    expect(outbox.body).toMatch(/<a href="http:\/\/127\.0\.0\.1:\d+\/login\/recover\/complete\?user=[^"&]+&amp;token=[A-Za-z0-9_-]{43}">/);
+    expect(outbox.body).toMatch(/<a href="http:\/\/localhost:\d+\/login\/recover\/complete\?user=[^"&]+&amp;token=[A-Za-z0-9_-]{43}">/);
   });
 
   it('escapes what it shows', async () => {
@@ -280,8 +291,7 @@ describe('the dev outbox', () => {
 describe('the setup page for a person', () => {
   it('shows the key in blocks of four next to the QR code', async () => {
     const c = client();
-    await signup(c);
-    const page = await c.get('/mfa/setup');
+    const page = await openSetup(c, await signup(c));
     const { secret } = setupOf(page.body);
     expect(secret).toMatch(/^[A-Z2-7]{32}$/);
     expect(page.body).toContain(`<code id="secret">${secret.match(/.{4}/g)!.join(' ')}</code>`);
@@ -308,7 +318,7 @@ describe('state-changing GET pages refuse cross-site navigations (SameSite=Lax s
     expect((await server.mfa.status(id)).state).toBe('registered');
 
     // A setup in progress is not replaced by a cross-site visit: its code still confirms it.
-    const page = await c.get('/mfa/setup');
+    const page = await openSetup(c, user);
     const { secret } = setupOf(page.body);
     await crossSite(c).get('/mfa/setup');
     const confirm = await c.post('/mfa/setup', { _csrf: csrfOf(page.body, '/mfa/setup'), code: codeNow(server, secret) });
