@@ -4,6 +4,7 @@ export default defineConfig({
   entry: {
     index: 'src/index.ts',
     'testing/index': 'src/testing/index.ts',
+    'webauthn/index': 'src/webauthn/index.ts',
     'adapters/postgres/index': 'src/stores/postgres/index.ts',
     'adapters/redis/index': 'src/stores/redis/index.ts',
   },
@@ -15,6 +16,7 @@ export default defineConfig({
   platform: 'node',
   splitting: false,
   treeshake: true,
-  // Peers, never bundled: vitest (the conformance suite), pg and ioredis (the adapters).
-  external: ['vitest', 'pg', 'ioredis'],
+  // Peers, never bundled: vitest (the conformance suite), pg and ioredis (the adapters),
+  // @simplewebauthn/server (the webauthn entry, loaded on the first registration).
+  external: ['vitest', 'pg', 'ioredis', '@simplewebauthn/server'],
 });

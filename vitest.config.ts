@@ -6,6 +6,7 @@ export default defineConfig({
     alias: [
       { find: /^twofold\/adapters\/postgres$/, replacement: fileURLToPath(new URL('./src/stores/postgres/index.ts', import.meta.url)) },
       { find: /^twofold\/adapters\/redis$/, replacement: fileURLToPath(new URL('./src/stores/redis/index.ts', import.meta.url)) },
+      { find: /^twofold\/webauthn$/, replacement: fileURLToPath(new URL('./src/webauthn/index.ts', import.meta.url)) },
       { find: /^twofold\/testing$/, replacement: fileURLToPath(new URL('./src/testing/index.ts', import.meta.url)) },
       { find: /^twofold$/, replacement: fileURLToPath(new URL('./src/index.ts', import.meta.url)) },
     ],

@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: every benchmark in one process, so that ratios compare
  * figures measured in the same run on the same (shared, noisy) machine.
- * Sections: primitives, service, adapters, http, memory; run a subset with
+ * Sections: primitives, service, webauthn, adapters, http, memory; run a subset with
  * BENCH_ONLY=primitives,service (comma-separated).
  */
 import os from 'node:os';
@@ -9,6 +9,7 @@ import { benchPrimitives } from './primitives.ts';
 import { benchAdapters } from './adapters.ts';
 import { benchHttp } from './http.ts';
 import { benchMemory, benchService } from './service.ts';
+import { benchWebAuthn } from './webauthn.ts';
 
 const only = process.env.BENCH_ONLY?.split(',').map((s) => s.trim());
 const wants = (name: string) => !only || only.includes(name);
@@ -19,6 +20,7 @@ console.log(`node ${process.version}, ${os.platform()} ${os.arch()}, ${os.cpus()
 
 if (wants('primitives')) await benchPrimitives();
 if (wants('service')) await benchService();
+if (wants('webauthn')) await benchWebAuthn();
 if (wants('adapters')) await benchAdapters();
 if (wants('http')) await benchHttp();
 if (wants('memory')) await benchMemory();

@@ -35,7 +35,20 @@ export {
 
 export { MfaService } from './service/mfa-service.ts';
 export type { MfaServiceOptions } from './service/options.ts';
-export type { MfaEvent, MfaEventType } from './service/events.ts';
+export type { MfaEvent, MfaEventType, ProofContext } from './service/events.ts';
+export type { BeginEnrollmentOptions } from './service/enrollment.ts';
+export type { BeginWebAuthnRegistrationOptions } from './service/webauthn-registration.ts';
+export type { WebAuthnPlugin, WebAuthnRegistration, WebAuthnAssertionCheck, WebAuthnCredentialRef } from './service/factors/webauthn-plugin.ts';
+export type {
+  AuthenticationResponseJSON,
+  AuthenticatorTransport,
+  PublicKeyCredentialCreationOptionsJSON,
+  PublicKeyCredentialDescriptorJSON,
+  PublicKeyCredentialHint,
+  PublicKeyCredentialRequestOptionsJSON,
+  RegistrationResponseJSON,
+  UserVerificationRequirement,
+} from './service/webauthn-json.ts';
 export type {
   Proof,
   ProofMethod,
@@ -59,6 +72,19 @@ export type {
   CancelEmailRecoveryResult,
   LockResult,
   UnlockResult,
+  FactorKind,
+  FactorInfo,
+  LoginMethod,
+  Attention,
+  MfaChallenge,
+  StartStepUpResult,
+  VerifyStepUpResult,
+  ListFactorsResult,
+  BeginWebAuthnRegistrationResult,
+  FinishWebAuthnRegistrationResult,
+  RenameFactorResult,
+  RemoveFactorResult,
+  ResetMfaResult,
 } from './service/results.ts';
 
 export {
@@ -67,6 +93,13 @@ export {
   type UserStore,
   type RecoveryCodeStore,
   type MfaRecord,
+  type MfaRecordV1,
+  type StoredMfaRecord,
+  type FactorRecord,
+  type TotpFactorRecord,
+  type WebAuthnFactorRecord,
+  type PendingTotpRecord,
+  type PendingWebAuthnRecord,
   type VersionedRecord,
   type EmailRecoveryRecord,
 } from './stores/index.ts';

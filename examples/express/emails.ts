@@ -41,7 +41,7 @@ export function emailForEvent(event: MfaEvent, account: Account, links: EventLin
         subject: 'Two-factor authentication is off',
         text:
           `${hello}two-factor authentication was turned off for your account at ${at} ` +
-          `(confirmed with ${event.method === 'totp' ? 'an authenticator code' : 'a recovery code'}). ` +
+          `(confirmed with ${provedWith(event.method)}). ` +
           `Your other sessions were signed out.\n\n${NOT_YOU}`,
       };
     case 'recovery_code.used':
@@ -84,12 +84,48 @@ export function emailForEvent(event: MfaEvent, account: Account, links: EventLin
           `no longer work. Your other sessions were signed out. Sign in with your password and set up ` +
           `two-factor authentication again.\n\n${NOT_YOU}`,
       };
+    case 'factor.added':
+      return {
+        subject: event.kind === 'webauthn' ? 'A security key was added' : 'An authenticator app was added',
+        text: `${hello}${event.kind === 'webauthn' ? 'a security key or passkey' : 'an authenticator app'} was added to your account at ${at}. It can now be used to sign in.\n\n${NOT_YOU}`,
+      };
+    case 'factor.removed':
+      return {
+        subject: event.kind === 'webauthn' ? 'A security key was removed' : 'An authenticator app was removed',
+        text: `${hello}${event.kind === 'webauthn' ? 'a security key or passkey' : 'an authenticator app'} was removed from your account at ${at}.\n\n${NOT_YOU}`,
+      };
+    case 'webauthn.counter_regressed':
+      return {
+        subject: 'A security key may have been copied',
+        text:
+          `${hello}at ${at} a sign-in was refused because one of your security keys reported a signature counter ` +
+          'lower than before. This can mean the key was cloned. Remove that key on your account page and use another factor.',
+      };
+    case 'mfa.reset':
+      return {
+        subject: 'Two-factor authentication was reset by support',
+        text: `${hello}at ${at} support reset two-factor authentication on your account. Sign in with your password and set it up again.\n\n${NOT_YOU}`,
+      };
     case 'enrollment.started':
     case 'login.succeeded':
     case 'login.failed':
     case 'recovery_codes.revealed':
     case 'account.unlocked':
+    case 'step_up.succeeded':
       return null;
+  }
+}
+
+function provedWith(method: 'totp' | 'recovery_code' | 'webauthn' | 'step_up'): string {
+  switch (method) {
+    case 'totp':
+      return 'an authenticator code';
+    case 'recovery_code':
+      return 'a recovery code';
+    case 'webauthn':
+      return 'a security key';
+    case 'step_up':
+      return 'a recent confirmation of your second factor';
   }
 }
 
@@ -163,21 +199,31 @@ export function passwordChangedEmail(account: Account, at: number, lock: ResetLo
   };
 }
 
-function usedFor(context: 'login' | 'disable' | 'regenerate'): string {
+function usedFor(context: 'login' | 'step_up' | 'disable' | 'regenerate' | 'add_factor' | 'remove_factor'): string {
   switch (context) {
     case 'login':
       return 'sign in';
+    case 'step_up':
+      return 'confirm a sensitive change';
     case 'disable':
       return 'turn off two-factor authentication';
     case 'regenerate':
       return 'generate new recovery codes';
+    case 'add_factor':
+      return 'add a second factor';
+    case 'remove_factor':
+      return 'remove a second factor';
   }
 }
 
-function cancelledBecause(cause: 'mfa_login' | 'manual' | 'superseded' | 'mfa_disabled' | 'account_locked'): string {
+function cancelledBecause(cause: 'mfa_login' | 'step_up' | 'manual' | 'superseded' | 'mfa_disabled' | 'account_locked' | 'mfa_reset'): string {
   switch (cause) {
     case 'mfa_login':
       return 'because you signed in with your second factor';
+    case 'step_up':
+      return 'because you confirmed your second factor';
+    case 'mfa_reset':
+      return 'because support reset two-factor authentication';
     case 'manual':
       return 'from your account page';
     case 'superseded':

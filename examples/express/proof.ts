@@ -85,5 +85,10 @@ export function describeProofFailure(result: ProofFailureResult | LockedFailure,
       return { message: lockedMessage(lock ?? { retryAt: result.retryAt }), status: 429 };
     case 'not_enrolled':
       return { message: 'Two-factor authentication is not turned on for this account.', status: 400 };
+    case 'invalid_credential':
+      return { message: `That security key was not accepted.${attempts(result.attemptsLeft)}`, status: 401 };
+    case 'step_up_invalid':
+    case 'step_up_expired':
+      return { message: 'Please confirm your second factor again.', status: 401 };
   }
 }

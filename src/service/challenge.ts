@@ -1,13 +1,18 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 
 /**
- * Login challenges: what `startLogin` hands the host after the password step
- * and `verifyLogin` takes back. Stateless and signed (HMAC-SHA256 under the
- * key ring's challenge subkey), so they cannot be forged or moved to another
- * user; single use comes from the user record (spent ids, epoch).
+ * Second-factor challenges: what `startLogin` (or `startStepUp`) hands the
+ * host and `verifyLogin` (or `verifyStepUp`) takes back. Stateless and
+ * signed (HMAC-SHA256 under the key ring's challenge subkey), so they cannot
+ * be forged or moved to another user or from one purpose to the other;
+ * single use comes from the user record (spent ids, epoch).
  *
- * Layout: `c1.<userId b64url>.<expiresAt>.<epoch>.<id>.<mac b64url>`.
+ * Layout: `<c1 | s1>.<userId b64url>.<expiresAt>.<epoch>.<id>.<mac b64url>`
+ * (`c1` a login, `s1` a step-up).
  */
+
+/** What a challenge is for: a login can never be answered as a step-up, nor the reverse. */
+export type ChallengePurpose = 'login' | 'step_up';
 
 export interface ChallengeClaims {
   userId: string;
@@ -20,15 +25,15 @@ export interface ChallengeClaims {
 
 /** Longer strings are refused before any parsing or hashing. */
 const MAX_CHALLENGE_LENGTH = 65_536;
-const PREFIX = 'c1';
+const PREFIX: Record<ChallengePurpose, string> = { login: 'c1', step_up: 's1' };
 
 function mac(key: Uint8Array, payload: string): Buffer {
   return createHmac('sha256', key).update(payload).digest();
 }
 
-export function signChallenge(key: Uint8Array, claims: Omit<ChallengeClaims, 'id'>): { challenge: string; id: string } {
+export function signChallenge(key: Uint8Array, claims: Omit<ChallengeClaims, 'id'>, purpose: ChallengePurpose = 'login'): { challenge: string; id: string } {
   const id = randomBytes(16).toString('base64url');
-  const payload = `${PREFIX}.${Buffer.from(claims.userId, 'utf8').toString('base64url')}.${claims.expiresAt}.${claims.epoch}.${id}`;
+  const payload = `${PREFIX[purpose]}.${Buffer.from(claims.userId, 'utf8').toString('base64url')}.${claims.expiresAt}.${claims.epoch}.${id}`;
   return { challenge: `${payload}.${mac(key, payload).toString('base64url')}`, id };
 }
 
@@ -40,12 +45,12 @@ const B64URL = /^[A-Za-z0-9_-]*$/;
  * or null for anything else (wrong type, malformed, forged, foreign key).
  * Expiry is the caller's to check.
  */
-export function openChallenge(keys: readonly Uint8Array[], challenge: unknown): ChallengeClaims | null {
+export function openChallenge(keys: readonly Uint8Array[], challenge: unknown, purpose: ChallengePurpose = 'login'): ChallengeClaims | null {
   if (typeof challenge !== 'string' || challenge.length > MAX_CHALLENGE_LENGTH) return null;
   const parts = challenge.split('.');
   if (parts.length !== 6) return null;
   const [prefix, user, expiresAt, epoch, id, signature] = parts as [string, string, string, string, string, string];
-  if (prefix !== PREFIX || !INTEGER.test(expiresAt) || !INTEGER.test(epoch)) return null;
+  if (prefix !== PREFIX[purpose] || !INTEGER.test(expiresAt) || !INTEGER.test(epoch)) return null;
   if (!B64URL.test(user) || !B64URL.test(id) || !B64URL.test(signature) || id.length !== 22 || signature.length !== 43) return null;
   const given = Buffer.from(signature, 'base64url');
   // Canonical spelling only: 43 characters carry 258 bits and the decoder ignores the 2 spare ones.

@@ -2,8 +2,9 @@ import { MfaError } from '../errors.ts';
 import { createKeyRing, type KeyRing } from '../seal.ts';
 import type { MfaRecord, RecoveryCodeStore, UserStore, VersionedRecord } from '../stores/types.ts';
 import type { MfaEvent } from './events.ts';
+import type { WebAuthnPlugin } from './factors/webauthn-plugin.ts';
 import { resolveOptions, type MfaServiceOptions, type ResolvedOptions } from './options.ts';
-import { blankRecord } from './record.ts';
+import { blankRecord, upgradeRecord } from './record.ts';
 
 /** Compare-and-set attempts before a write gives up with `MfaError('store_conflict')`. */
 const MAX_ATTEMPTS = 100;
@@ -34,7 +35,7 @@ function isRecord(value: unknown): value is VersionedRecord {
   const { record, version } = value as Partial<VersionedRecord>;
   return (
     typeof version === 'number' && Number.isInteger(version) && version > 0 &&
-    typeof record === 'object' && record !== null && record.schema === 1
+    typeof record === 'object' && record !== null && (record.schema === 1 || record.schema === 2)
   );
 }
 
@@ -78,11 +79,19 @@ export class ServiceContext {
     return now;
   }
 
-  async read(userId: string): Promise<VersionedRecord | null> {
+  /** The WebAuthn plugin; calling a WebAuthn method without one is a configuration error. */
+  webauthn(): WebAuthnPlugin {
+    const plugin = this.options.webauthn;
+    if (plugin === null) throw new MfaError('invalid_option', "no WebAuthn plugin: pass `webauthn: webauthn({ rpId, rpName, origins })` from 'twofold/webauthn'");
+    return plugin;
+  }
+
+  /** The user's record in the current layout (a 0.1.0 record is upgraded; it is written back on the next change). */
+  async read(userId: string): Promise<{ record: MfaRecord; version: number } | null> {
     const current = await this.users.get(userId);
     if (current === null || current === undefined) return null;
     if (!isRecord(current)) throw new MfaError('store_contract', 'UserStore.get returned something that is not a versioned MFA record');
-    return current;
+    return { record: upgradeRecord(current.record), version: current.version };
   }
 
   /**
@@ -102,7 +111,7 @@ export class ServiceContext {
       }
       const now = this.now();
       const current = await this.read(userId);
-      const decision = await decide(current?.record ?? blankRecord(this.options), now);
+      const decision = await decide(current?.record ?? blankRecord(), now);
       if (decision.write !== null) {
         const written = await this.users.put(userId, decision.write, current?.version ?? null);
         if (written !== true && written !== false) throw new MfaError('store_contract', 'UserStore.put must resolve to true or false');

@@ -10,7 +10,7 @@ import { lengthPrefixed } from '../length-prefixed.ts';
 import { assertUserId, type ServiceContext } from './context.ts';
 import type { MfaEvent } from './events.ts';
 import { activeLock, lockedResult } from './lock.ts';
-import { clearLock, resetFactor } from './record.ts';
+import { clearLock, isEnabled, resetFactors } from './record.ts';
 import type { CancelEmailRecoveryResult, CompleteEmailRecoveryResult, RequestEmailRecoveryResult } from './results.ts';
 
 const EMAIL_TOKEN = /^[A-Za-z0-9_-]{43}$/;
@@ -27,7 +27,7 @@ export async function requestEmailRecovery(ctx: ServiceContext, userId: string):
   const [key] = ctx.ring.macKeys('email-token');
   const hash = tokenHash(key!, userId, token);
   return ctx.update<RequestEmailRecoveryResult>(userId, (record, now) => {
-    if (record.state !== 'enabled') return { write: null, result: { ok: false, reason: 'not_enrolled' } };
+    if (!isEnabled(record)) return { write: null, result: { ok: false, reason: 'not_enrolled' } };
     // While locked the owner could not sign in to stop it (a lock cancels a pending one for the same reason).
     const lock = activeLock(record, now);
     if (lock) return { write: null, result: lockedResult(lock) };
@@ -53,7 +53,7 @@ export async function completeEmailRecovery(ctx: ServiceContext, userId: string,
   const hashes = ctx.ring.macKeys('email-token').map((key) => Buffer.from(tokenHash(key, userId, token), 'hex'));
   return ctx.update<CompleteEmailRecoveryResult>(userId, (record, now) => {
     const pending = record.emailRecovery;
-    if (record.state !== 'enabled' || pending === null) return { write: null, result: { ok: false, reason: 'not_requested' } };
+    if (!isEnabled(record) || pending === null) return { write: null, result: { ok: false, reason: 'not_requested' } };
     const stored = Buffer.from(pending.tokenHash, 'hex');
     let match = false;
     for (const hash of hashes) if (hash.length === stored.length && timingSafeEqual(hash, stored)) match = true;
@@ -62,7 +62,7 @@ export async function completeEmailRecovery(ctx: ServiceContext, userId: string,
     if (now >= pending.expiresAt) return { write: null, result: { ok: false, reason: 'expired' } };
     if (now < pending.notBefore) return { write: null, result: { ok: false, reason: 'too_early' } };
     // No lock can be active here: a lock cancels a pending recovery, and none can be requested while locked.
-    return { write: resetFactor(clearLock(record)), result: { ok: true }, events: [{ type: 'email_recovery.completed', userId, at: now }] };
+    return { write: resetFactors(clearLock(record)), result: { ok: true }, events: [{ type: 'email_recovery.completed', userId, at: now }] };
   }, async () => {
     await ctx.codes.clear(userId);
   });

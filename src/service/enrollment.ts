@@ -1,88 +1,96 @@
 /**
- * Enrollment of the authenticator app: begin (a fresh secret, pending until
- * confirmed) and confirm (the first valid code proves the app holds it, and
- * MFA is enabled with a first recovery-code set, revealable once).
+ * Adding an authenticator app: begin (a fresh secret, pending until
+ * confirmed) and confirm (the first valid code proves the app holds it; the
+ * app becomes a factor, and the first factor enables MFA with a recovery-code
+ * set, revealable once). A user who already holds a factor must prove it
+ * first (`proof`, e.g. a step-up grant): a stolen session alone can never
+ * add the thief's factor.
  */
-import { assertUserId, type ServiceContext } from './context.ts';
-import { isTotpCode, matchTotpStep, newTotpSecret } from './factors/totp.ts';
+import { MfaError } from '../errors.ts';
+import type { MfaRecord } from '../stores/types.ts';
+import { assertUserId, type Decision, type ServiceContext } from './context.ts';
+import { addFactor, withAddFactorProof } from './factor-management.ts';
+import { checkLabel } from './factors/factor.ts';
+import { isTotpCode, matchTotpStep, newTotpSecret, totpFactorOf } from './factors/totp.ts';
 import { activeLock, lockedResult } from './lock.ts';
-import { clearLock } from './record.ts';
-import { hashCodes, installCodeSet, newCodeSet } from './recovery-code-set.ts';
-import type { BeginEnrollmentResult, ConfirmEnrollmentResult } from './results.ts';
+import { DEFAULT_TOTP_LABEL, newFactorId } from './record.ts';
+import { newCodeSet } from './recovery-code-set.ts';
+import type { BeginEnrollmentResult, ConfirmEnrollmentResult, Proof } from './results.ts';
+
+/** Options of `MfaService.beginEnrollment`. */
+export interface BeginEnrollmentOptions {
+  /** Shown in the authenticator app beside the issuer (e.g. the email address). No ":". */
+  accountName: string;
+  /** The factor's name in `listFactors`. Default "Authenticator app". */
+  label?: string;
+  /** Required when the user already holds a factor: a step-up grant or a code. */
+  proof?: Proof;
+}
 
 /** `MfaService.beginEnrollment`. */
-export async function beginEnrollment(ctx: ServiceContext, userId: string, options: { accountName: string }): Promise<BeginEnrollmentResult> {
+export async function beginEnrollment(ctx: ServiceContext, userId: string, options: BeginEnrollmentOptions): Promise<BeginEnrollmentResult> {
   assertUserId(userId);
-  const accountName = (options as { accountName?: unknown } | undefined)?.accountName;
-  const { secret, uri, qrDataUrl, sealed } = await newTotpSecret(ctx, userId, accountName);
+  const given = (options ?? {}) as Partial<Record<keyof BeginEnrollmentOptions, unknown>>;
+  const label = given.label === undefined ? null : checkLabel(given.label);
+  if (label === null && given.label !== undefined) throw new MfaError('invalid_argument', 'label must be 1 to 64 characters without control characters');
+  const { secret, uri, qrDataUrl, sealed } = await newTotpSecret(ctx, userId, given.accountName);
   const o = ctx.options;
-  return ctx.update<BeginEnrollmentResult>(userId, (record, now) => {
-    const lock = activeLock(record, now);
-    if (lock) return { write: null, result: lockedResult(lock) };
-    if (record.state === 'enabled') return { write: null, result: { ok: false, reason: 'already_enabled' } };
+  const start = (record: MfaRecord, now: number): Decision<BeginEnrollmentResult> => {
     const expiresAt = now + o.enrollmentTtlMs;
     return {
       write: {
         ...record,
-        state: 'enrolling',
-        pendingSecret: sealed,
-        pendingExpiresAt: expiresAt,
-        accountName: accountName as string,
-        algorithm: o.algorithm,
-        digits: o.digits,
-        period: o.period,
+        pendingTotp: { secret: sealed, expiresAt, algorithm: o.algorithm, digits: o.digits, period: o.period, label, factorEpoch: record.factorEpoch },
+        accountName: given.accountName as string,
       },
       result: { ok: true, secret, uri, qrDataUrl, expiresAt },
       events: [{ type: 'enrollment.started', userId, at: now, expiresAt }],
     };
-  });
+  };
+  // At most one app: remove it first to replace it.
+  const refuse = (record: MfaRecord): BeginEnrollmentResult | null =>
+    totpFactorOf(record) !== null ? { ok: false, reason: 'already_enabled' } : null;
+  return withAddFactorProof<BeginEnrollmentResult>(ctx, userId, given.proof as Proof | undefined, refuse, start) as Promise<BeginEnrollmentResult>;
 }
 
 /** `MfaService.confirmEnrollment`. */
 export async function confirmEnrollment(ctx: ServiceContext, userId: string, code: string): Promise<ConfirmEnrollmentResult> {
   assertUserId(userId);
   const set = newCodeSet(ctx);
-  let hashes: string[] = [];
-  let generation = 0;
+  const factorId = newFactorId();
+  let codes: { hashes: string[]; generation: number } | null = null;
   return ctx.update<ConfirmEnrollmentResult>(userId, (record, now) => {
     // A lock holds against whoever holds the pending secret: support may have
     // locked the account on a suspected takeover. The code is not looked at.
     const lock = activeLock(record, now);
     if (lock) return { write: null, result: lockedResult(lock) };
-    if (record.state === 'enabled') return { write: null, result: { ok: false, reason: 'already_enabled' } };
-    if (record.state !== 'enrolling' || record.pendingSecret === null) {
-      return { write: null, result: { ok: false, reason: 'not_enrolling' } };
-    }
-    if (record.pendingExpiresAt === null || record.pendingExpiresAt <= now) {
-      return { write: null, result: { ok: false, reason: 'expired' } };
-    }
-    if (!isTotpCode(code, record.digits)) return { write: null, result: { ok: false, reason: 'malformed' } };
-    const step = matchTotpStep(ctx, userId, record.pendingSecret, record, code, now);
+    if (totpFactorOf(record) !== null) return { write: null, result: { ok: false, reason: 'already_enabled' } };
+    const pending = record.pendingTotp;
+    // Begun before a factor was added or removed: it was allowed under other factors, so it is void.
+    if (pending === null || pending.factorEpoch !== record.factorEpoch) return { write: null, result: { ok: false, reason: 'not_enrolling' } };
+    if (pending.expiresAt <= now) return { write: null, result: { ok: false, reason: 'expired' } };
+    if (!isTotpCode(code, pending.digits)) return { write: null, result: { ok: false, reason: 'malformed' } };
+    const step = matchTotpStep(ctx, userId, pending.secret, pending, code, now);
     if (step === null) return { write: null, result: { ok: false, reason: 'invalid_code' } };
-    hashes = hashCodes(ctx, userId, set.setId, set.codes);
-    generation = record.recoveryCodeGeneration + 1;
-    return {
-      write: {
-        ...clearLock(record),
-        state: 'enabled',
-        secret: record.pendingSecret,
-        pendingSecret: null,
-        pendingExpiresAt: null,
-        enabledAt: now,
-        // The confirming code's step is spent: it cannot be replayed for a login.
-        lastStep: step,
-        ...installCodeSet(ctx, userId, set, generation, now),
-        challengeEpoch: record.challengeEpoch + 1,
-        spentChallenges: [],
-        emailRecovery: null,
-      },
-      result: { ok: true },
-      events: [{ type: 'mfa.enabled', userId, at: now }],
-    };
+    const added = addFactor(ctx, userId, { ...record, pendingTotp: null }, {
+      id: factorId,
+      kind: 'totp',
+      label: pending.label ?? DEFAULT_TOTP_LABEL,
+      createdAt: now,
+      lastUsedAt: null,
+      secret: pending.secret,
+      algorithm: pending.algorithm,
+      digits: pending.digits,
+      period: pending.period,
+      // The confirming code's step is spent: it cannot be replayed for a login.
+      lastStep: step,
+    }, now, set);
+    codes = added.codes;
+    return { write: added.write, result: { ok: true, factorId }, events: added.events };
   }, async () => {
     // After the record commits: the store learns the new set. Should this
     // fail, the old set is already dead (hashes are bound to the set id)
     // and revealRecoveryCodes writes the set again before showing it.
-    await ctx.codes.replace(userId, hashes, generation);
+    if (codes !== null) await ctx.codes.replace(userId, codes.hashes, codes.generation);
   });
 }

@@ -1,4 +1,7 @@
-import type { ProofMethod } from './results.ts';
+import type { FactorKind, ProofMethod } from './results.ts';
+
+/** Where a proof was asked for: a login or step-up challenge, or an action of a signed-in user. */
+export type ProofContext = 'login' | 'step_up' | 'disable' | 'regenerate' | 'add_factor' | 'remove_factor';
 
 interface BaseEvent<T extends string> {
   type: T;
@@ -15,15 +18,20 @@ interface BaseEvent<T extends string> {
 export type MfaEvent =
   | (BaseEvent<'enrollment.started'> & { expiresAt: number })
   | BaseEvent<'mfa.enabled'>
-  | (BaseEvent<'login.succeeded'> & { method: ProofMethod; recoveryCodesRemaining: number })
+  | (BaseEvent<'login.succeeded'> & {
+      method: Exclude<ProofMethod, 'step_up'>;
+      /** The factor that answered (absent for a recovery code). */
+      factorId?: string;
+      recoveryCodesRemaining: number;
+    })
   | (BaseEvent<'login.failed'> & {
-      method: ProofMethod;
-      reason: 'invalid_code' | 'replayed';
-      /** Where the failure happened: a login challenge, or an action of a signed-in user. */
-      context: 'login' | 'disable' | 'regenerate';
+      method: Exclude<ProofMethod, 'step_up'>;
+      reason: 'invalid_code' | 'replayed' | 'invalid_credential';
+      /** Where the failure happened: a login or step-up challenge, or an action of a signed-in user. */
+      context: ProofContext;
       attemptsLeft: number;
     })
-  | (BaseEvent<'recovery_code.used'> & { context: 'login' | 'disable' | 'regenerate'; recoveryCodesRemaining: number })
+  | (BaseEvent<'recovery_code.used'> & { context: ProofContext; recoveryCodesRemaining: number })
   | (BaseEvent<'recovery_codes.regenerated'> & { count: number })
   | BaseEvent<'recovery_codes.revealed'>
   | (BaseEvent<'mfa.disabled'> & { method: ProofMethod })
@@ -36,8 +44,15 @@ export type MfaEvent =
     })
   | (BaseEvent<'account.unlocked'> & { cause: 'manual' })
   | (BaseEvent<'email_recovery.requested'> & { notBefore: number; expiresAt: number })
-  | (BaseEvent<'email_recovery.cancelled'> & { cause: 'mfa_login' | 'manual' | 'superseded' | 'mfa_disabled' | 'account_locked' })
-  | BaseEvent<'email_recovery.completed'>;
+  | (BaseEvent<'email_recovery.cancelled'> & { cause: 'mfa_login' | 'step_up' | 'manual' | 'superseded' | 'mfa_disabled' | 'account_locked' | 'mfa_reset' })
+  | BaseEvent<'email_recovery.completed'>
+  | (BaseEvent<'factor.added'> & { factorId: string; kind: FactorKind })
+  | (BaseEvent<'factor.removed'> & { factorId: string; kind: FactorKind })
+  | (BaseEvent<'step_up.succeeded'> & { method: Exclude<ProofMethod, 'step_up'>; factorId?: string })
+  /** A validly signed assertion whose counter did not increase: possibly a cloned authenticator. Refused. */
+  | (BaseEvent<'webauthn.counter_regressed'> & { factorId: string })
+  /** Support reset the user's MFA (`resetMfa`). */
+  | (BaseEvent<'mfa.reset'> & { actor: string; reason: string });
 
 /** The `type` of every {@link MfaEvent}. */
 export type MfaEventType = MfaEvent['type'];

@@ -11,8 +11,13 @@ export function resealUnderCurrentKey(ctx: ServiceContext, record: MfaRecord, us
   const ring = ctx.ring;
   const current = ring.currentKeyId;
   let next = record;
-  if (record.secret !== null && ring.keyIdOf(record.secret) !== current) {
-    next = { ...next, secret: ring.seal(ring.open(record.secret, userId, SEAL_TOTP), userId, SEAL_TOTP) };
+  if (record.factors.some((f) => f.kind === 'totp' && ring.keyIdOf(f.secret) !== current)) {
+    next = {
+      ...next,
+      factors: next.factors.map((f) =>
+        f.kind === 'totp' && ring.keyIdOf(f.secret) !== current ? { ...f, secret: ring.seal(ring.open(f.secret, userId, SEAL_TOTP), userId, SEAL_TOTP) } : f,
+      ),
+    };
   }
   if (record.unrevealedCodes !== null && ring.keyIdOf(record.unrevealedCodes) !== current) {
     try {

@@ -7,13 +7,10 @@
 import { MfaError } from '../errors.ts';
 import type { MfaRecord } from '../stores/types.ts';
 import { assertUserId, type Decision, type ServiceContext } from './context.ts';
-import type { MfaEvent } from './events.ts';
+import type { MfaEvent, ProofContext } from './events.ts';
 import type { ResolvedOptions } from './options.ts';
 import { clearLock } from './record.ts';
 import type { LockCause, LockedFailure, LockResult, ProofFailureResult, ProofMethod, UnlockResult } from './results.ts';
-
-/** Where a counted failure happened: a login challenge, or an action of a signed-in user. */
-export type ProofContext = 'login' | 'disable' | 'regenerate';
 
 /** An active lock: when codes may be tried again (null: only `unlock` ends it) and what caused it. */
 export interface ActiveLock {
@@ -53,12 +50,17 @@ function cancelRecoveryOnLock(record: MfaRecord, userId: string, now: number, ev
 }
 
 /**
- * The record locked: every challenge issued before dies with the lock (the
- * epoch moves on), so one issued before a lock never works after `unlock`,
- * and a pending email recovery is cancelled (see cancelRecoveryOnLock).
+ * The record locked: every challenge and step-up grant issued before dies
+ * with the lock (both epochs move on), so one issued before a lock never
+ * works after `unlock`, and a pending email recovery is cancelled (see
+ * cancelRecoveryOnLock).
  */
 function locked(record: MfaRecord, userId: string, now: number, events: MfaEvent[]): MfaRecord {
-  return { ...cancelRecoveryOnLock(record, userId, now, events), challengeEpoch: record.challengeEpoch + 1 };
+  return {
+    ...cancelRecoveryOnLock(record, userId, now, events),
+    challengeEpoch: record.challengeEpoch + 1,
+    factorEpoch: record.factorEpoch + 1,
+  };
 }
 
 /** Failures left before a lock, from the counters as they stand. */
@@ -76,14 +78,15 @@ export function failureDecision(
   userId: string,
   record: MfaRecord,
   now: number,
-  method: ProofMethod,
-  reason: 'invalid_code' | 'replayed',
+  method: Exclude<ProofMethod, 'step_up'>,
+  reason: 'invalid_code' | 'replayed' | 'invalid_credential',
   context: ProofContext,
+  reported: readonly MfaEvent[] = [],
 ): Decision<ProofFailureResult | LockedFailure> {
   const failures = record.failures + 1;
   const failuresSinceSuccess = record.failuresSinceSuccess + 1;
   const left = attemptsLeft(options, { failures, failuresSinceSuccess });
-  const events: MfaEvent[] = [{ type: 'login.failed', userId, at: now, method, reason, context, attemptsLeft: left }];
+  const events: MfaEvent[] = [...reported, { type: 'login.failed', userId, at: now, method, reason, context, attemptsLeft: left }];
   if (failuresSinceSuccess >= options.hardLimit) {
     events.push({ type: 'account.locked', userId, at: now, cause: 'failure_limit', retryAt: null });
     return {

@@ -4,15 +4,14 @@
  * creates the session only on `ok: true`). Challenges are signed and
  * stateless; single use comes from the record (spent ids, epoch).
  */
+import { openChallenge } from './challenge.ts';
 import { assertUserId, type ServiceContext } from './context.ts';
-import { openChallenge, signChallenge } from './challenge.ts';
 import type { MfaEvent } from './events.ts';
 import { activeLock, lockedResult } from './lock.ts';
+import { issueChallenge, spendChallenge } from './mfa-challenge.ts';
 import { withProof } from './proof.ts';
+import { isEnabled } from './record.ts';
 import type { Proof, StartLoginResult, VerifyLoginResult } from './results.ts';
-
-/** Spent challenge ids kept per user; past this the epoch moves on and every open challenge dies. */
-const MAX_SPENT_CHALLENGES = 256;
 
 /** `MfaService.startLogin`. */
 export async function startLogin(ctx: ServiceContext, userId: string): Promise<StartLoginResult> {
@@ -22,21 +21,18 @@ export async function startLogin(ctx: ServiceContext, userId: string): Promise<S
   if (!record) return { ok: true, mfaRequired: false };
   const lock = activeLock(record, now);
   if (lock) return { ...lockedResult(lock), mfaRequired: true };
-  if (record.state !== 'enabled') return { ok: true, mfaRequired: false };
-  const expiresAt = now + ctx.options.challengeTtlMs;
-  const [key] = ctx.ring.macKeys('challenge');
-  const { challenge } = signChallenge(key!, { userId, expiresAt, epoch: record.challengeEpoch });
-  return { ok: true, mfaRequired: true, challenge, expiresAt };
+  if (!isEnabled(record)) return { ok: true, mfaRequired: false };
+  return issueChallenge(ctx, userId, record, now, 'login');
 }
 
 /** `MfaService.verifyLogin`. */
 export async function verifyLogin(ctx: ServiceContext, challenge: string, proof: Proof): Promise<VerifyLoginResult> {
-  const claims = openChallenge(ctx.ring.macKeys('challenge'), challenge);
+  const claims = openChallenge(ctx.ring.macKeys('challenge'), challenge, 'login');
   if (claims === null) return { ok: false, reason: 'challenge_invalid' };
   if (claims.expiresAt <= ctx.now()) return { ok: false, reason: 'challenge_expired' };
   const userId = claims.userId;
   return withProof<VerifyLoginResult>(ctx, userId, proof, 'login', claims, {
-    onSuccess: (record, now, method, remaining) => {
+    onSuccess: (record, now, { method, factorId, remaining }) => {
       const events: MfaEvent[] = [];
       // The real owner just proved possession: a pending email recovery is cancelled.
       let emailRecovery = record.emailRecovery;
@@ -44,17 +40,10 @@ export async function verifyLogin(ctx: ServiceContext, challenge: string, proof:
         emailRecovery = { ...emailRecovery, status: 'cancelled' };
         events.push({ type: 'email_recovery.cancelled', userId, at: now, cause: 'mfa_login' });
       }
-      let spent = record.spentChallenges.filter((c) => c.expiresAt > now);
-      let epoch = record.challengeEpoch;
-      if (spent.length >= MAX_SPENT_CHALLENGES) {
-        epoch += 1;
-        spent = [];
-      } else {
-        spent.push({ id: claims.id, expiresAt: claims.expiresAt });
-      }
       return {
-        write: { ...record, emailRecovery, spentChallenges: spent, challengeEpoch: epoch },
-        result: { ok: true, userId, method, recoveryCodesRemaining: remaining },
+        write: { ...record, emailRecovery, ...spendChallenge(record, claims, now) },
+        // withProof never hands a step-up grant to a login.
+        result: { ok: true, userId, method: method as Exclude<typeof method, 'step_up'>, ...(factorId ? { factorId } : {}), recoveryCodesRemaining: remaining },
         events,
       };
     },

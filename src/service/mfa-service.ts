@@ -2,13 +2,22 @@ import { inspect } from 'node:util';
 import { ServiceContext } from './context.ts';
 import { disable } from './disable.ts';
 import { cancelEmailRecovery, completeEmailRecovery, requestEmailRecovery } from './email-recovery.ts';
-import { beginEnrollment, confirmEnrollment } from './enrollment.ts';
+import { beginEnrollment, confirmEnrollment, type BeginEnrollmentOptions } from './enrollment.ts';
+import { listFactors, removeFactor, renameFactor } from './factor-management.ts';
 import { lock, unlock } from './lock.ts';
 import { startLogin, verifyLogin } from './login.ts';
 import type { MfaServiceOptions } from './options.ts';
 import { regenerateRecoveryCodes, revealRecoveryCodes } from './recovery-codes.ts';
 import type {
   BeginEnrollmentResult,
+  BeginWebAuthnRegistrationResult,
+  FinishWebAuthnRegistrationResult,
+  ListFactorsResult,
+  RemoveFactorResult,
+  RenameFactorResult,
+  ResetMfaResult,
+  StartStepUpResult,
+  VerifyStepUpResult,
   CancelEmailRecoveryResult,
   CompleteEmailRecoveryResult,
   ConfirmEnrollmentResult,
@@ -24,11 +33,19 @@ import type {
   UnlockResult,
   VerifyLoginResult,
 } from './results.ts';
+import { resetMfa } from './reset.ts';
 import { status } from './status.ts';
+import { startStepUp, verifyStepUp } from './step-up.ts';
+import {
+  beginWebAuthnRegistration,
+  finishWebAuthnRegistration,
+  type BeginWebAuthnRegistrationOptions,
+} from './webauthn-registration.ts';
 
 /**
- * TOTP multi-factor authentication with recovery codes, lockout and email
- * recovery, over pluggable atomic stores. Holds every rule of the flow; the
+ * Multi-factor authentication (authenticator apps, security keys and
+ * passkeys) with recovery codes, lockout, step-up and email recovery, over
+ * pluggable atomic stores. Holds every rule of the flow; the
  * stores only persist. Never creates sessions: the host does, only after
  * {@link MfaService.startLogin} says MFA is not required or
  * {@link MfaService.verifyLogin} succeeds.
@@ -38,8 +55,9 @@ import { status } from './status.ts';
  * propagate after leaving no partial state.
  *
  * A thin facade: each flow lives in its own file beside this one
- * (enrollment, login, recovery-codes, disable, email-recovery, lock, status;
- * proof checking in proof.ts, the authenticator app in factors/totp.ts).
+ * (enrollment, webauthn-registration, factor-management, login, step-up,
+ * recovery-codes, disable, reset, email-recovery, lock, status); proof
+ * checking in proof.ts, each factor kind in factors/.
  */
 export class MfaService {
   readonly #ctx: ServiceContext;
@@ -54,11 +72,13 @@ export class MfaService {
   }
 
   /**
-   * Start (or restart) enrollment: a fresh secret, its otpauth URI and QR
-   * code. The secret is pending until {@link confirmEnrollment} proves the
-   * app holds it; a pending secret never satisfies a login.
+   * Start (or restart) adding an authenticator app: a fresh secret, its
+   * otpauth URI and QR code. The secret is pending until
+   * {@link confirmEnrollment} proves the app holds it; a pending secret never
+   * satisfies a login. A user who already holds a factor passes `proof`
+   * (a step-up grant or a code), else `proof_required`.
    */
-  beginEnrollment(userId: string, options: { accountName: string }): Promise<BeginEnrollmentResult> {
+  beginEnrollment(userId: string, options: BeginEnrollmentOptions): Promise<BeginEnrollmentResult> {
     return beginEnrollment(this.#ctx, userId, options);
   }
 
@@ -109,7 +129,7 @@ export class MfaService {
     return verifyLogin(this.#ctx, challenge, proof);
   }
 
-  /** Turn MFA off after a valid TOTP or recovery code: secret, replay state and codes are gone. */
+  /** Turn MFA off after a valid proof: every factor, the replay state and the codes are gone. */
   disable(userId: string, proof: Proof): Promise<DisableResult> {
     return disable(this.#ctx, userId, proof);
   }
@@ -160,6 +180,61 @@ export class MfaService {
    */
   unlock(userId: string, options: { causes?: readonly LockCause[] } = {}): Promise<UnlockResult> {
     return unlock(this.#ctx, userId, options);
+  }
+
+  /** The user's factors (id, kind, label, dates, WebAuthn transports): never a secret or a key. */
+  listFactors(userId: string): Promise<ListFactorsResult> {
+    return listFactors(this.#ctx, userId);
+  }
+
+  /**
+   * Start adding a security key or passkey: creation options for
+   * `navigator.credentials.create()`. Needs the `webauthn` plugin. A user who
+   * already holds a factor passes `proof`, else `proof_required`.
+   */
+  beginWebAuthnRegistration(userId: string, options: BeginWebAuthnRegistrationOptions): Promise<BeginWebAuthnRegistrationResult> {
+    return beginWebAuthnRegistration(this.#ctx, userId, options);
+  }
+
+  /** Finish adding a key with the browser's RegistrationResponseJSON. The first factor enables MFA. */
+  finishWebAuthnRegistration(userId: string, response: unknown, options: { label?: string } = {}): Promise<FinishWebAuthnRegistrationResult> {
+    return finishWebAuthnRegistration(this.#ctx, userId, response, options);
+  }
+
+  /** Rename a factor (the label is shown back to the user). */
+  renameFactor(userId: string, factorId: string, label: string): Promise<RenameFactorResult> {
+    return renameFactor(this.#ctx, userId, factorId, label);
+  }
+
+  /** Remove a factor after a proof (a step-up grant or a code). Removing the last one is {@link disable}. */
+  removeFactor(userId: string, factorId: string, proof: Proof): Promise<RemoveFactorResult> {
+    return removeFactor(this.#ctx, userId, factorId, proof);
+  }
+
+  /**
+   * For a signed-in user about to make a sensitive change ("sudo mode"):
+   * a challenge like a login's. Answer it with {@link verifyStepUp}.
+   */
+  startStepUp(userId: string): Promise<StartStepUpResult> {
+    return startStepUp(this.#ctx, userId);
+  }
+
+  /**
+   * Check a fresh second factor for a step-up challenge. On `ok: true`, keep
+   * `grant` in the session and pass `{ stepUp: grant }` to disable,
+   * regenerate, removeFactor and the add-factor calls until `expiresAt`.
+   */
+  verifyStepUp(challenge: string, proof: Proof): Promise<VerifyStepUpResult> {
+    return verifyStepUp(this.#ctx, challenge, proof);
+  }
+
+  /**
+   * For support, after verifying the person by other means: every factor,
+   * code, pending enrollment and recovery, and every lock are gone.
+   * `mfa.reset` carries `actor` and `reason` for the audit log.
+   */
+  resetMfa(userId: string, options: { actor: string; reason: string }): Promise<ResetMfaResult> {
+    return resetMfa(this.#ctx, userId, options);
   }
 
   /** Safe to log: shows no keys or store contents. */

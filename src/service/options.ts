@@ -2,6 +2,7 @@ import { MfaError } from '../errors.ts';
 import type { TotpAlgorithm, TotpDigits } from '../otp/index.ts';
 import type { RecoveryCodeStore, UserStore } from '../stores/types.ts';
 import type { MfaEvent } from './events.ts';
+import type { WebAuthnPlugin } from './factors/webauthn-plugin.ts';
 
 /** Options of {@link MfaService}. Durations are milliseconds (`…Ms`), except the TOTP `period` (seconds). */
 export interface MfaServiceOptions {
@@ -28,6 +29,10 @@ export interface MfaServiceOptions {
   enrollmentTtlMs?: number;
   /** How long a login challenge lives. Default 5 min. */
   challengeTtlMs?: number;
+  /** Security keys and passkeys: `webauthn({ rpId, rpName, origins })` from `twofold/webauthn`. Without it, WebAuthn calls throw `invalid_option`. */
+  webauthn?: WebAuthnPlugin;
+  /** How long a step-up grant from `verifyStepUp` lasts ("sudo mode"). Default 10 min, 1 min..1 h. */
+  stepUpTtlMs?: number;
   lockout?: {
     /** Consecutive failures that lock the account. Default 5. */
     maxFailures?: number;
@@ -65,6 +70,8 @@ export interface ResolvedOptions {
   window: { past: number; future: number };
   enrollmentTtlMs: number;
   challengeTtlMs: number;
+  webauthn: WebAuthnPlugin | null;
+  stepUpTtlMs: number;
   maxFailures: number;
   lockBaseMs: number;
   lockMaxMs: number;
@@ -145,6 +152,8 @@ export function resolveOptions(options: MfaServiceOptions): ResolvedOptions {
     window: { past, future },
     enrollmentTtlMs: integer(options.enrollmentTtlMs, 'enrollmentTtlMs', 10 * MINUTE, 1000, DAY),
     challengeTtlMs: integer(options.challengeTtlMs, 'challengeTtlMs', 5 * MINUTE, 1000, DAY),
+    webauthn: webauthnPlugin(options.webauthn),
+    stepUpTtlMs: integer(options.stepUpTtlMs, 'stepUpTtlMs', 10 * MINUTE, MINUTE, HOUR),
     maxFailures,
     lockBaseMs,
     lockMaxMs,
@@ -153,6 +162,14 @@ export function resolveOptions(options: MfaServiceOptions): ResolvedOptions {
     emailDelayMs,
     emailTtlMs,
   };
+}
+
+function webauthnPlugin(plugin: unknown): WebAuthnPlugin | null {
+  if (plugin === undefined) return null;
+  if (typeof plugin !== 'object' || plugin === null || (plugin as { plugin?: unknown }).plugin !== 'twofold/webauthn') {
+    fail('webauthn', "the plugin made by webauthn() from 'twofold/webauthn'");
+  }
+  return plugin as WebAuthnPlugin;
 }
 
 function checkStore(store: unknown, name: string, methods: string[]): void {

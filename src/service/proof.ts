@@ -1,51 +1,83 @@
 /**
- * Checking a proof (a TOTP code or a recovery code) for an enabled user,
- * with the replay and lockout rules, for every flow that asks for one:
- * login, disable, regenerate.
+ * Checking a proof for an enabled user, for every flow that asks for one
+ * (login, step-up, disable, regenerate, adding or removing a factor): it
+ * picks the factor kind the proof names (factors/totp.ts,
+ * factors/webauthn.ts), or the recovery codes, or a step-up grant, and
+ * applies the lockout rules (lock.ts) to the outcome.
  */
 import { hashRecoveryCode, normalizeRecoveryCode } from '../recovery-codes.ts';
 import type { MfaRecord } from '../stores/types.ts';
 import type { ChallengeClaims } from './challenge.ts';
 import type { Decision, ServiceContext } from './context.ts';
-import type { MfaEvent } from './events.ts';
-import { isTotpCode, matchTotpStep } from './factors/totp.ts';
+import type { MfaEvent, ProofContext } from './events.ts';
+import { replaceFactor, type FactorCheck } from './factors/factor.ts';
+import { checkTotp, isTotpCode, totpDigitsOf } from './factors/totp.ts';
+import { checkWebAuthn } from './factors/webauthn.ts';
 import { resealUnderCurrentKey } from './key-rotation.ts';
-import { activeLock, attemptsLeft, failureDecision, lockedResult, type ProofContext } from './lock.ts';
-import { clearLock } from './record.ts';
+import { activeLock, attemptsLeft, failureDecision, lockedResult } from './lock.ts';
+import { clearLock, isEnabled } from './record.ts';
 import { remainingCodes, setKey } from './recovery-code-set.ts';
 import type { LockedFailure, ProofFailureResult, ProofMethod } from './results.ts';
+import { checkGrant } from './step-up-grant.ts';
 
-/** A parsed proof: exactly one TOTP code or one canonical recovery code. */
-type ParsedProof = { method: 'totp'; code: string } | { method: 'recovery_code'; code: string };
+/** A parsed proof: exactly one of the four kinds, well-formed. */
+type ParsedProof =
+  | { method: 'totp'; code: string }
+  | { method: 'recovery_code'; code: string }
+  | { method: 'webauthn'; response: object }
+  | { method: 'step_up'; grant: string };
 
-/** `{ totp }` or `{ recoveryCode }` with a well-formed code, else null. Never throws. */
-function parseProof(proof: unknown, digits: number): ParsedProof | null {
+const PROOF_KEYS = ['totp', 'recoveryCode', 'webauthn', 'stepUp'] as const;
+
+/**
+ * Exactly one known key with a well-formed value, else null (malformed,
+ * never counted). A WebAuthn assertion needs a challenge to answer; a
+ * step-up grant is refused where a fresh factor is the point (login, step-up).
+ */
+function parseProof(proof: unknown, digits: number, context: ProofContext, hasChallenge: boolean): ParsedProof | null {
   if (typeof proof !== 'object' || proof === null) return null;
-  const totp = (proof as { totp?: unknown }).totp;
-  const recoveryCode = (proof as { recoveryCode?: unknown }).recoveryCode;
-  if (totp !== undefined && recoveryCode === undefined) {
-    return isTotpCode(totp, digits) ? { method: 'totp', code: totp } : null;
+  const present = PROOF_KEYS.filter((key) => (proof as Record<string, unknown>)[key] !== undefined);
+  if (present.length !== 1) return null;
+  const value = (proof as Record<string, unknown>)[present[0]!];
+  switch (present[0]!) {
+    case 'totp':
+      return isTotpCode(value, digits) ? { method: 'totp', code: value } : null;
+    case 'recoveryCode': {
+      const code = normalizeRecoveryCode(value);
+      return code === null ? null : { method: 'recovery_code', code };
+    }
+    case 'webauthn':
+      return hasChallenge && typeof value === 'object' && value !== null ? { method: 'webauthn', response: value } : null;
+    case 'stepUp':
+      return context !== 'login' && context !== 'step_up' && typeof value === 'string' ? { method: 'step_up', grant: value } : null;
   }
-  if (recoveryCode !== undefined && totp === undefined) {
-    const code = normalizeRecoveryCode(recoveryCode);
-    return code === null ? null : { method: 'recovery_code', code };
-  }
-  return null;
+}
+
+/** What a successful proof was. */
+export interface ProofSuccess {
+  method: ProofMethod;
+  /** The factor that answered (TOTP or WebAuthn). */
+  factorId?: string;
+  /** Unused recovery codes after this success. */
+  remaining: number;
 }
 
 export interface ProofHandlers<T> {
-  onSuccess: (record: MfaRecord, now: number, method: ProofMethod, remaining: number) => Decision<T>;
+  /** The change a success makes, written in the same compare-and-set as the proof's own effects. */
+  onSuccess: (record: MfaRecord, now: number, success: ProofSuccess) => Decision<T>;
   /** Unused codes after a success, read before the commit; defaults to the store's count. */
   remainingAfter?: () => number;
   afterCommit?: () => Promise<void>;
 }
 
+type Refusal = ProofFailureResult | LockedFailure | { ok: false; reason: 'challenge_invalid' };
+
 /**
- * Check a TOTP or recovery-code proof for an enabled user and apply the
- * lockout rules. A valid proof resets the failure count and lets
- * `onSuccess` add its change to the same compare-and-set write. A
- * recovery code is consumed before that write and restored if the write
- * cannot happen, so a store fault never costs the user a code.
+ * Check a proof for an enabled user and apply the lockout rules. A valid
+ * proof resets the failure count and lets `onSuccess` add its change to the
+ * same compare-and-set write. A recovery code is consumed before that write
+ * and restored if the write cannot happen, so a store fault never costs the
+ * user a code. `claims`: the challenge being answered (login, step-up).
  */
 export async function withProof<T extends { ok: boolean }>(
   ctx: ServiceContext,
@@ -54,12 +86,11 @@ export async function withProof<T extends { ok: boolean }>(
   context: ProofContext,
   claims: ChallengeClaims | null,
   handlers: ProofHandlers<T>,
-): Promise<T | ProofFailureResult | LockedFailure | { ok: false; reason: 'challenge_invalid' }> {
-  type Outcome = T | ProofFailureResult | LockedFailure | { ok: false; reason: 'challenge_invalid' };
+): Promise<T | Refusal> {
   let consumed: { hash: string; setId: string } | null = null;
   let committed = false;
   try {
-    const outcome = await ctx.update<Outcome>(userId, async (record, now) => {
+    const outcome = await ctx.update<T | Refusal>(userId, async (record, now) => {
       // A code consumed on an earlier attempt whose write then lost a race
       // was valid, on a live challenge, before whatever concurrent requests
       // wrote since (failures, a lock that moved the challenge epoch): the
@@ -75,23 +106,25 @@ export async function withProof<T extends { ok: boolean }>(
           return { write: null, result: { ok: false, reason: 'challenge_invalid' } };
         }
       }
-      if (record.state !== 'enabled' || record.secret === null) {
+      if (!isEnabled(record)) {
         return { write: null, result: claims !== null ? { ok: false, reason: 'challenge_invalid' } : { ok: false, reason: 'not_enrolled' } };
       }
-      const proof = parseProof(rawProof, record.digits);
+      const proof = parseProof(rawProof, totpDigitsOf(ctx, record), context, claims !== null);
       if (proof === null) return { write: null, result: { ok: false, reason: 'malformed' } };
 
-      let failure: 'invalid_code' | 'replayed' | null = null;
-      let next: MfaRecord = record;
-      if (proof.method === 'totp') {
-        const step = matchTotpStep(ctx, userId, record.secret, record, proof.code, now);
-        if (step === null) failure = 'invalid_code';
-        // A double submit (a double click, a form posted twice, two tabs): the very
-        // step just accepted. Refused, but no failure: the owner must not lock
-        // themselves out by succeeding. Every older step still counts.
-        else if (step === record.lastStep) return { write: null, result: { ok: false, reason: 'replayed', attemptsLeft: attemptsLeft(ctx.options, record) } };
-        else if (record.lastStep !== null && step < record.lastStep) failure = 'replayed';
-        else next = { ...record, lastStep: step };
+      if (proof.method === 'step_up') {
+        const refused = checkGrant(ctx.ring.macKeys('step-up'), proof.grant, userId, record.factorEpoch, now);
+        if (refused !== null) return { write: null, result: { ok: false, reason: refused } };
+        // A grant proves a recent step-up, not a new factor: the counters stay as they are.
+        const remaining = handlers.remainingAfter ? handlers.remainingAfter() : await remainingCodes(ctx, userId, record);
+        return handlers.onSuccess(record, now, { method: 'step_up', remaining });
+      }
+
+      let check: FactorCheck | null = null;
+      if (proof.method === 'totp') check = checkTotp(ctx, userId, record, proof.code, now);
+      else if (proof.method === 'webauthn') {
+        check = checkWebAuthn(ctx, userId, record, proof.response, claims!.id, now);
+        if (check === null) return { write: null, result: { ok: false, reason: 'malformed' } };
       } else if (!alreadyConsumed) {
         if (consumed !== null) {
           // The set changed while our write was losing a race: the old set is dead, give the code back anyway.
@@ -109,17 +142,25 @@ export async function withProof<T extends { ok: boolean }>(
             }
           }
         }
-        if (consumed === null) failure = 'invalid_code';
+        if (consumed === null) check = { ok: false, reason: 'invalid_code', counted: true };
       }
       // else: consumed on an earlier attempt whose write lost a race; still ours.
 
-      if (failure !== null) return failureDecision(ctx.options, userId, record, now, proof.method, failure, context);
+      if (check !== null && !check.ok) {
+        if (!check.counted) return { write: null, result: { ok: false, reason: check.reason, attemptsLeft: attemptsLeft(ctx.options, record) } };
+        return failureDecision(ctx.options, userId, record, now, proof.method, check.reason, context, check.events);
+      }
+      let next: MfaRecord = { ...record, lastMfaAt: now };
+      if (check !== null) next.factors = replaceFactor(record.factors, check.factor);
       next = resealUnderCurrentKey(ctx, next, userId);
       // Read before the commit, so nothing can fail once the record is written.
       const remaining = handlers.remainingAfter ? handlers.remainingAfter() : await remainingCodes(ctx, userId, next);
-      const success = handlers.onSuccess(alreadyConsumed ? next : clearLock(next), now, proof.method, remaining);
+      const factorId = check?.ok ? check.factor.id : undefined;
+      const success = handlers.onSuccess(alreadyConsumed ? next : clearLock(next), now, { method: proof.method, ...(factorId ? { factorId } : {}), remaining });
       const events: MfaEvent[] = [];
-      if (context === 'login') events.push({ type: 'login.succeeded', userId, at: now, method: proof.method, recoveryCodesRemaining: remaining });
+      if (context === 'login') {
+        events.push({ type: 'login.succeeded', userId, at: now, method: proof.method, ...(factorId ? { factorId } : {}), recoveryCodesRemaining: remaining });
+      }
       if (proof.method === 'recovery_code') {
         events.push({ type: 'recovery_code.used', userId, at: now, context, recoveryCodesRemaining: remaining });
       }

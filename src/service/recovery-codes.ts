@@ -6,6 +6,7 @@ import { formatRecoveryCodesText, recoveryCodesFilename } from '../recovery-code
 import { assertUserId, SEAL_CODES, type ServiceContext } from './context.ts';
 import { activeLock, lockedResult } from './lock.ts';
 import { withProof } from './proof.ts';
+import { isEnabled } from './record.ts';
 import { hashCodes, installCodeSet, newCodeSet } from './recovery-code-set.ts';
 import type { Proof, RegenerateRecoveryCodesResult, RevealRecoveryCodesResult } from './results.ts';
 
@@ -20,7 +21,7 @@ export async function revealRecoveryCodes(ctx: ServiceContext, userId: string): 
     // Codes are not shown while locked: whoever triggered the lock may hold the session.
     const lock = activeLock(record, now);
     if (lock) return { write: null, result: lockedResult(lock) };
-    if (record.state !== 'enabled' || record.recoveryCodeSet === null) return { write: null, result: { ok: false, reason: 'not_enrolled' } };
+    if (!isEnabled(record) || record.recoveryCodeSet === null) return { write: null, result: { ok: false, reason: 'not_enrolled' } };
     if (record.unrevealedCodes === null) return { write: null, result: { ok: false, reason: 'already_revealed' } };
     // The store gets exactly this set, hashed under the current key, as a new
     // generation, before anyone sees it. Safe because nobody knows these codes
@@ -60,7 +61,7 @@ export async function regenerateRecoveryCodes(ctx: ServiceContext, userId: strin
   // Without a challenge, withProof never answers challenge_invalid.
   return withProof<RegenerateRecoveryCodesResult>(ctx, userId, proof, 'regenerate', null, {
     remainingAfter: () => set.codes.length,
-    onSuccess: (record, now, method) => {
+    onSuccess: (record, now, { method }) => {
       hashes = hashCodes(ctx, userId, set.setId, set.codes);
       generation = record.recoveryCodeGeneration + 1;
       return {

@@ -4,11 +4,27 @@
  * string-literal union so a `switch` over it is exhaustive.
  */
 
-/** A second factor presented by the user: a TOTP code or a recovery code. */
-export type Proof = { totp: string } | { recoveryCode: string };
+import type {
+  AuthenticationResponseJSON,
+  PublicKeyCredentialCreationOptionsJSON,
+  PublicKeyCredentialRequestOptionsJSON,
+} from './webauthn-json.ts';
+
+/**
+ * What a user presents: a TOTP code, a recovery code, a WebAuthn assertion
+ * (only against a challenge: `verifyLogin`, `verifyStepUp`), or a step-up
+ * grant from `verifyStepUp` (for sensitive changes; not for `verifyLogin`).
+ */
+export type Proof = { totp: string } | { recoveryCode: string } | { webauthn: AuthenticationResponseJSON } | { stepUp: string };
 
 /** Which kind of proof succeeded. */
-export type ProofMethod = 'totp' | 'recovery_code';
+export type ProofMethod = 'totp' | 'recovery_code' | 'webauthn' | 'step_up';
+
+/** The kinds of second factor a user can hold. */
+export type FactorKind = 'totp' | 'webauthn';
+
+/** What a login (or step-up) may use, strongest first. */
+export type LoginMethod = 'webauthn' | 'totp' | 'recovery_code';
 
 /** The MFA state of a user. `locked` is an `enabled` user who may not try codes now. */
 export type MfaState = 'registered' | 'enrolling' | 'enabled' | 'locked';
@@ -25,6 +41,12 @@ export type ProofFailure =
    * without counting.
    */
   | 'replayed'
+  /** A WebAuthn assertion that failed a check (origin, rpId, challenge, presence, signature, counter, unknown key); counts towards the lockout. */
+  | 'invalid_credential'
+  /** A step-up grant that is forged, for another user, or dead (a factor changed, a lock, a reset). Not counted: it cannot be guessed. */
+  | 'step_up_invalid'
+  /** A step-up grant past its lifetime. Not counted. */
+  | 'step_up_expired'
   /** The user is locked; the code was not evaluated. */
   | 'locked'
   /** The user has no enabled second factor. */
@@ -52,8 +74,32 @@ export interface LockedFailure {
 export interface ProofFailureResult {
   ok: false;
   reason: Exclude<ProofFailure, 'locked'>;
-  /** Failures left before the account locks (present for `invalid_code` and `replayed`). */
+  /** Failures left before the account locks (present for `invalid_code`, `replayed` and `invalid_credential`). */
   attemptsLeft?: number;
+}
+
+/** Something that calls for the host's attention (banners on the account page). */
+export type Attention =
+  /** A recovery-code set is waiting to be shown once. */
+  | 'recovery_codes_unrevealed'
+  /** Two or fewer unused recovery codes. */
+  | 'recovery_codes_low'
+  /** One factor and nothing else but recovery codes: add a second one. */
+  | 'single_factor'
+  /** Enabled more than 28 days ago and never used since (GitHub's check-up). */
+  | 'checkup_due';
+
+/** A factor as listed to its owner: never a secret or a key. */
+export interface FactorInfo {
+  id: string;
+  kind: FactorKind;
+  label: string;
+  createdAt: number;
+  lastUsedAt: number | null;
+  /** WebAuthn only: transports the browser reported. */
+  transports?: string[];
+  /** WebAuthn only: whether the credential is synced (a passkey). */
+  backedUp?: boolean;
 }
 
 /** What {@link MfaService.status} reports. Holds no secret. */
@@ -71,6 +117,10 @@ export interface StatusResult {
   pendingEmailRecovery?: { requestedAt: number; notBefore: number; expiresAt: number };
   /** Present while enrolling: when the pending enrollment expires. */
   enrollmentExpiresAt?: number;
+  /** What a login may use now (empty unless enabled). */
+  methods: LoginMethod[];
+  /** What the host should point out to the user. */
+  attention: Attention[];
 }
 
 /** A started enrollment: show `qrDataUrl` and `secret` to the user, then ask for a code. */
@@ -85,12 +135,16 @@ export interface BeginEnrollmentSuccess {
   /** The pending enrollment must be confirmed before this instant (ms since epoch). */
   expiresAt: number;
 }
-/** Result of `beginEnrollment`. */
-export type BeginEnrollmentResult = BeginEnrollmentSuccess | Failure<'already_enabled'> | LockedFailure;
+/**
+ * Result of `beginEnrollment`. `already_enabled`: the user already has an
+ * authenticator app (remove it first). `proof_required`: the user has other
+ * factors, so adding one needs a proof.
+ */
+export type BeginEnrollmentResult = BeginEnrollmentSuccess | Failure<'already_enabled' | 'proof_required'> | ProofFailureResult | LockedFailure;
 
-/** Result of `confirmEnrollment`. */
+/** Result of `confirmEnrollment`. `factorId` names the new factor. */
 export type ConfirmEnrollmentResult =
-  | { ok: true }
+  | { ok: true; factorId: string }
   | Failure<'not_enrolling' | 'already_enabled' | 'expired' | 'malformed' | 'invalid_code'>
   /** Refused while locked, before the code is looked at: a lock (e.g. support's, on a suspected takeover) holds. */
   | LockedFailure;
@@ -113,25 +167,82 @@ export type RevealRecoveryCodesResult =
 /** Result of `regenerateRecoveryCodes`; `method` is the kind of proof that was accepted. */
 export type RegenerateRecoveryCodesResult = { ok: true; method: ProofMethod } | ProofFailureResult | LockedFailure;
 
+/** A second-factor challenge (login or step-up): keep `challenge` server-side, send `webauthn` to the browser. */
+export interface MfaChallenge {
+  ok: true;
+  mfaRequired: true;
+  /** Opaque, signed, single-use. Keep it server-side (a pending-login session field), never in a URL. */
+  challenge: string;
+  expiresAt: number;
+  /** What the user may answer with, strongest first. */
+  methods: LoginMethod[];
+  /** For `navigator.credentials.get()` when the user has security keys; its challenge is derived from `challenge`. */
+  webauthn?: PublicKeyCredentialRequestOptionsJSON;
+}
+
 /** Result of `startLogin`: whether the host may create a session now, or must ask for the second factor. */
 export type StartLoginResult =
   | { ok: true; mfaRequired: false }
-  | {
-      ok: true;
-      mfaRequired: true;
-      /** Opaque, signed, single-use. Keep it server-side (a pending-login session field), never in a URL. */
-      challenge: string;
-      expiresAt: number;
-    }
+  | MfaChallenge
   /** `mfaRequired: true` is set here too, so `if (!r.mfaRequired) createSession()` can never let a locked user in. */
   | (LockedFailure & { mfaRequired: true });
 
 /** Result of `verifyLogin`: on `ok: true`, and only then, the host creates the session for `userId`. */
 export type VerifyLoginResult =
-  | { ok: true; userId: string; method: ProofMethod; recoveryCodesRemaining: number }
+  | {
+      ok: true;
+      userId: string;
+      method: Exclude<ProofMethod, 'step_up'>;
+      /** The factor that answered (absent for a recovery code). */
+      factorId?: string;
+      recoveryCodesRemaining: number;
+    }
   | ProofFailureResult
   | LockedFailure
   | Failure<'challenge_invalid' | 'challenge_expired'>;
+
+/** Result of `startStepUp`: a challenge like a login's, or why none can be issued. */
+export type StartStepUpResult = MfaChallenge | Failure<'not_enrolled'> | (LockedFailure & { mfaRequired: true });
+
+/** Result of `verifyStepUp`: a grant to pass as `{ stepUp: grant }` to sensitive calls until `expiresAt`. */
+export type VerifyStepUpResult =
+  | {
+      ok: true;
+      userId: string;
+      method: Exclude<ProofMethod, 'step_up'>;
+      factorId?: string;
+      /** Signed, bound to the user and the current factors; keep it server-side (the session). */
+      grant: string;
+      expiresAt: number;
+    }
+  | ProofFailureResult
+  | LockedFailure
+  | Failure<'challenge_invalid' | 'challenge_expired'>;
+
+/** Result of `listFactors`. */
+export type ListFactorsResult = FactorInfo[];
+
+/** Result of `beginWebAuthnRegistration`. */
+export type BeginWebAuthnRegistrationResult =
+  | { ok: true; options: PublicKeyCredentialCreationOptionsJSON; expiresAt: number }
+  | Failure<'proof_required' | 'limit_reached'>
+  | ProofFailureResult
+  | LockedFailure;
+
+/** Result of `finishWebAuthnRegistration`. */
+export type FinishWebAuthnRegistrationResult =
+  | { ok: true; factorId: string }
+  | Failure<'not_registering' | 'expired' | 'invalid_response' | 'already_registered' | 'limit_reached'>
+  | LockedFailure;
+
+/** Result of `renameFactor`. */
+export type RenameFactorResult = { ok: true } | Failure<'not_found'>;
+
+/** Result of `removeFactor`: `state` is `registered` when the last factor went (that is `disable`). */
+export type RemoveFactorResult = { ok: true; state: MfaState; method: ProofMethod } | Failure<'not_found'> | ProofFailureResult | LockedFailure;
+
+/** Result of `resetMfa`. */
+export type ResetMfaResult = { ok: true };
 
 /** Result of `disable`. */
 export type DisableResult = { ok: true; method: ProofMethod } | ProofFailureResult | LockedFailure;

@@ -1,27 +1,55 @@
+import type { MfaRecord } from '../stores/types.ts';
 import { assertUserId, type ServiceContext } from './context.ts';
 import { activeLock } from './lock.ts';
+import { methodsOf } from './mfa-challenge.ts';
+import { isEnabled } from './record.ts';
 import { remainingCodes } from './recovery-code-set.ts';
-import type { StatusResult } from './results.ts';
+import type { Attention, StatusResult } from './results.ts';
 
-/** `MfaService.status`: where the user stands (state, codes left, lock, pending recovery). Holds no secret. */
+const DAY = 86_400_000;
+/** GitHub's 2FA check-up: enabled this long ago and never used since. */
+const CHECKUP_AFTER_MS = 28 * DAY;
+/** At or below this many unused codes, `recovery_codes_low`. */
+const LOW_CODES = 2;
+
+function attentionOf(record: MfaRecord, remaining: number, now: number): Attention[] {
+  if (!isEnabled(record)) return [];
+  const attention: Attention[] = [];
+  if (record.unrevealedCodes !== null) attention.push('recovery_codes_unrevealed');
+  else if (remaining <= LOW_CODES) attention.push('recovery_codes_low');
+  if (record.factors.length === 1) attention.push('single_factor');
+  if (record.enabledAt !== null && now - record.enabledAt > CHECKUP_AFTER_MS && (record.lastMfaAt === null || record.lastMfaAt <= record.enabledAt)) {
+    attention.push('checkup_due');
+  }
+  return attention;
+}
+
+/** `MfaService.status`: where the user stands (state, codes left, lock, pending recovery, methods, hints). Holds no secret. */
 export async function status(ctx: ServiceContext, userId: string): Promise<StatusResult> {
   assertUserId(userId);
   const now = ctx.now();
   const record = (await ctx.read(userId))?.record;
-  if (!record) return { state: 'registered', recoveryCodesRemaining: 0, recoveryCodesUnrevealed: false };
+  if (!record) return { state: 'registered', recoveryCodesRemaining: 0, recoveryCodesUnrevealed: false, methods: [], attention: [] };
   const lock = activeLock(record, now);
-  const enabled = record.state === 'enabled';
-  const enrolling = record.state === 'enrolling' && record.pendingExpiresAt !== null && record.pendingExpiresAt > now;
+  const enabled = isEnabled(record);
+  const pendingUntil = Math.max(
+    record.pendingTotp !== null && record.pendingTotp.factorEpoch === record.factorEpoch ? record.pendingTotp.expiresAt : 0,
+    record.pendingWebAuthn !== null && record.pendingWebAuthn.factorEpoch === record.factorEpoch ? record.pendingWebAuthn.expiresAt : 0,
+  );
+  const enrolling = !enabled && pendingUntil > now;
+  const remaining = enabled ? await remainingCodes(ctx, userId, record) : 0;
   const result: StatusResult = {
     state: lock ? 'locked' : enabled ? 'enabled' : enrolling ? 'enrolling' : 'registered',
-    recoveryCodesRemaining: enabled ? await remainingCodes(ctx, userId, record) : 0,
+    recoveryCodesRemaining: remaining,
     recoveryCodesUnrevealed: enabled && record.unrevealedCodes !== null,
+    methods: methodsOf(ctx, record),
+    attention: attentionOf(record, remaining, now),
   };
   if (lock) {
     result.lockedUntil = lock.retryAt;
     result.lockCause = lock.cause;
   }
-  if (enrolling) result.enrollmentExpiresAt = record.pendingExpiresAt!;
+  if (enrolling) result.enrollmentExpiresAt = pendingUntil;
   const pending = record.emailRecovery;
   if (enabled && pending?.status === 'pending' && pending.expiresAt > now) {
     result.pendingEmailRecovery = { requestedAt: pending.requestedAt, notBefore: pending.notBefore, expiresAt: pending.expiresAt };

@@ -1,2 +1,15 @@
-export type { EmailRecoveryRecord, MfaRecord, RecoveryCodeStore, UserStore, VersionedRecord } from './types.ts';
+export type {
+  EmailRecoveryRecord,
+  FactorRecord,
+  MfaRecord,
+  MfaRecordV1,
+  PendingTotpRecord,
+  PendingWebAuthnRecord,
+  RecoveryCodeStore,
+  StoredMfaRecord,
+  TotpFactorRecord,
+  UserStore,
+  VersionedRecord,
+  WebAuthnFactorRecord,
+} from './types.ts';
 export { MemoryRecoveryCodeStore, MemoryUserStore } from './memory.ts';

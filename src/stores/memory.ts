@@ -1,5 +1,5 @@
 import { MfaError } from '../errors.ts';
-import type { MfaRecord, RecoveryCodeStore, UserStore, VersionedRecord } from './types.ts';
+import type { StoredMfaRecord, RecoveryCodeStore, UserStore, VersionedRecord } from './types.ts';
 
 /**
  * In-process {@link UserStore}: the embedded default for one app server and
@@ -13,10 +13,10 @@ export class MemoryUserStore implements UserStore {
 
   async get(userId: string): Promise<VersionedRecord | null> {
     const entry = this.#records.get(userId);
-    return entry ? { record: JSON.parse(entry.json) as MfaRecord, version: entry.version } : null;
+    return entry ? { record: JSON.parse(entry.json) as StoredMfaRecord, version: entry.version } : null;
   }
 
-  async put(userId: string, record: MfaRecord, expectedVersion: number | null): Promise<boolean> {
+  async put(userId: string, record: StoredMfaRecord, expectedVersion: number | null): Promise<boolean> {
     const json = JSON.stringify(record);
     const entry = this.#records.get(userId);
     if ((entry?.version ?? null) !== expectedVersion) return false;

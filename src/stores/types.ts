@@ -13,33 +13,96 @@ export interface EmailRecoveryRecord {
   status: 'pending' | 'cancelled';
 }
 
+/** Fields every factor has. Times in ms since epoch. */
+interface FactorBase {
+  /** Random, stable, URL-safe: how the host names the factor (rename, remove). */
+  id: string;
+  /** The user's name for it ("Phone", "YubiKey 5C"). */
+  label: string;
+  createdAt: number;
+  /** Last successful proof with this factor, or null. */
+  lastUsedAt: number | null;
+}
+
+/** An authenticator app. At most one per user. */
+export interface TotpFactorRecord extends FactorBase {
+  kind: 'totp';
+  /** Sealed TOTP secret (AES-256-GCM, bound to the user id). */
+  secret: string;
+  /** Parameters it was enrolled with (kept so configuration changes never break enrolled users). */
+  algorithm: TotpAlgorithm;
+  digits: TotpDigits;
+  /** Seconds. */
+  period: number;
+  /** Last accepted time step: only a strictly later step is accepted (replay rule). */
+  lastStep: number | null;
+}
+
+/** A security key or passkey, used as a second factor. */
+export interface WebAuthnFactorRecord extends FactorBase {
+  kind: 'webauthn';
+  /** Credential id, base64url. */
+  credentialId: string;
+  /** The credential's COSE public key, base64url (public: not sealed). */
+  publicKey: string;
+  /** Signature counter last seen (0 for authenticators without one). */
+  signCount: number;
+  /** Transports the browser reported at registration (`usb`, `nfc`, `internal`, `hybrid`, ...). */
+  transports: string[];
+  /** Whether the credential may be synced (backup eligible) and is (backed up): a passkey. */
+  backupEligible: boolean;
+  backedUp: boolean;
+}
+
+export type FactorRecord = TotpFactorRecord | WebAuthnFactorRecord;
+
+/** An authenticator-app enrollment not yet confirmed. Never satisfies a login. */
+export interface PendingTotpRecord {
+  /** Sealed secret. */
+  secret: string;
+  expiresAt: number;
+  algorithm: TotpAlgorithm;
+  digits: TotpDigits;
+  period: number;
+  label: string | null;
+  /** The record's `factorEpoch` when it began: a factor change since makes it stale. */
+  factorEpoch: number;
+}
+
+/** A WebAuthn registration in progress: its challenge, hashed, and its expiry. */
+export interface PendingWebAuthnRecord {
+  /** SHA-256 (base64url) of the registration challenge. */
+  challengeHash: string;
+  expiresAt: number;
+  label: string | null;
+  /** The record's `factorEpoch` when it began: a factor change since makes it stale. */
+  factorEpoch: number;
+}
+
 /**
  * One user's MFA record, exactly as the service hands it to a {@link UserStore}.
  * A plain JSON-safe object (strings, finite numbers, booleans, null, arrays,
  * objects): adapters may store it as JSON. Secrets inside are sealed
  * (AES-256-GCM, bound to the user id); the store never sees plaintext.
  * Stores must not interpret it: every rule lives in the service.
+ *
+ * MFA is enabled exactly when `factors` is not empty.
  */
 export interface MfaRecord {
-  /** Record layout version, for future migrations. */
-  schema: 1;
-  /** `registered` records remain after disable/recovery to keep the version counter monotonic. */
-  state: 'registered' | 'enrolling' | 'enabled';
-  /** Sealed TOTP secret of the enabled factor. */
-  secret: string | null;
-  /** TOTP parameters the factor was enrolled with (kept so config changes never break enrolled users). */
-  algorithm: TotpAlgorithm;
-  digits: TotpDigits;
-  /** Seconds. */
-  period: number;
-  /** Account label shown in the authenticator app. */
+  /** Record layout version. 2 since 0.2; records of 0.1.0 ({@link MfaRecordV1}) are read and upgraded by the service. */
+  schema: 2;
+  /** The confirmed second factors: at most one `totp`, any number of `webauthn` up to the plugin's limit. */
+  factors: FactorRecord[];
+  pendingTotp: PendingTotpRecord | null;
+  pendingWebAuthn: PendingWebAuthnRecord | null;
+  /** Random WebAuthn user handle (base64url), made at the first registration; never the user id. */
+  webauthnUserHandle: string | null;
+  /** Account label shown in the authenticator app and the recovery-codes file. */
   accountName: string | null;
+  /** When MFA was last turned on (first factor confirmed). */
   enabledAt: number | null;
-  /** Sealed secret of an enrollment that is not yet confirmed. Never satisfies a login. */
-  pendingSecret: string | null;
-  pendingExpiresAt: number | null;
-  /** Last accepted TOTP time step: only a strictly later step is accepted (replay rule). */
-  lastStep: number | null;
+  /** Last successful second-factor proof of any kind (a login, a step-up, a recovery code). */
+  lastMfaAt: number | null;
   /** Identifies the live recovery-code set; hashes of any other set are dead. */
   recoveryCodeSet: string | null;
   /** Incremented with every new set and never reset: orders the store's replaces, so a late one for an older set is ignored. */
@@ -59,21 +122,56 @@ export interface MfaRecord {
   lockedIndefinitely: boolean;
   /** The host's reason for a manual lock, or the cause of an automatic one. */
   lockReason: string | null;
-  /**
-   * What caused the current (or last) lock; null when none. Absent in records
-   * written by 0.1.0, where it is read from `lockReason`.
-   */
-  lockCause?: 'failures' | 'failure_limit' | 'manual' | null;
+  /** What caused the current (or last) lock; null when none. */
+  lockCause: 'failures' | 'failure_limit' | 'manual' | null;
   /** Incremented when every open challenge must die (disable, re-enable, recovery, any lock). */
   challengeEpoch: number;
   /** Ids of challenges spent by a success, kept until they expire. */
   spentChallenges: Array<{ id: string; expiresAt: number }>;
+  /** Incremented on every factor change, disable, reset and lock: every step-up grant issued before dies. */
+  factorEpoch: number;
   emailRecovery: EmailRecoveryRecord | null;
 }
 
+/**
+ * A record as 0.1.0 wrote it (one TOTP secret). Stores may still hold these;
+ * the service reads them as a user with one `totp` factor and writes them
+ * back as {@link MfaRecord} on the next change.
+ */
+export interface MfaRecordV1 {
+  schema: 1;
+  state: 'registered' | 'enrolling' | 'enabled';
+  secret: string | null;
+  algorithm: TotpAlgorithm;
+  digits: TotpDigits;
+  period: number;
+  accountName: string | null;
+  enabledAt: number | null;
+  pendingSecret: string | null;
+  pendingExpiresAt: number | null;
+  lastStep: number | null;
+  recoveryCodeSet: string | null;
+  recoveryCodeGeneration: number;
+  unrevealedCodes: string | null;
+  recoveryCodesCreatedAt: number | null;
+  failures: number;
+  failuresSinceSuccess: number;
+  lockCount: number;
+  lockedUntil: number | null;
+  lockedIndefinitely: boolean;
+  lockReason: string | null;
+  challengeEpoch: number;
+  spentChallenges: Array<{ id: string; expiresAt: number }>;
+  emailRecovery: EmailRecoveryRecord | null;
+}
+
+/** Whatever layout a store may hold: the current one, or 0.1.0's. */
+export type StoredMfaRecord = MfaRecord | MfaRecordV1;
+
 /** A record with the version a compare-and-set must name. */
 export interface VersionedRecord {
-  record: MfaRecord;
+  /** The service only writes {@link MfaRecord}; a store may still return a record of 0.1.0. */
+  record: StoredMfaRecord;
   /** Positive integer; a successful write moves it to `version + 1`. */
   version: number;
 }
@@ -96,7 +194,7 @@ export interface UserStore {
    * version did not match. Atomic: of many concurrent writers naming the same
    * version, exactly one wins.
    */
-  put(userId: string, record: MfaRecord, expectedVersion: number | null): Promise<boolean>;
+  put(userId: string, record: StoredMfaRecord, expectedVersion: number | null): Promise<boolean>;
 }
 
 /**

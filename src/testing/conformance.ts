@@ -67,7 +67,7 @@ async function incrementFailures(users: UserStore, userId: string, maxAttempts: 
   for (let attempt = 0; attempt < maxAttempts; attempt++) {
     const current = await users.get(userId);
     if (current === null) throw new Error('record vanished during a read-modify-write loop');
-    const next: MfaRecord = { ...current.record, failures: current.record.failures + 1 };
+    const next = { ...current.record, failures: current.record.failures + 1 } as MfaRecord;
     if (await users.put(userId, next, current.version)) return;
   }
   throw new Error(`compare-and-set never succeeded in ${maxAttempts} attempts`);
@@ -199,25 +199,27 @@ export function runStoreConformance(options: StoreConformanceOptions): void {
       });
 
       contract('a record of nulls, zeros, false and empty arrays round-trips deep-equal', async ({ users }) => {
-        const record = blankRecord({ algorithm: 'SHA1', digits: 6, period: 30 });
+        const record = blankRecord();
         expect(await users.put(id, record, null)).toBe(true);
         expect((await users.get(id))?.record).toStrictEqual(record);
       });
 
       contract('numbers round-trip exactly: time steps, ms timestamps and the largest safe integer', async ({ users }) => {
+        const sample = sampleRecord();
         const record = sampleRecord({
-          lastStep: 58_800_000,
+          factors: sample.factors.map((f) => (f.kind === 'totp' ? { ...f, lastStep: 58_800_000 } : { ...f, signCount: 2 ** 32 - 1 })),
           enabledAt: 1_700_000_000_123,
-          pendingExpiresAt: 8_640_000_000_000_000,
+          pendingTotp: { ...sample.pendingTotp!, expiresAt: 8_640_000_000_000_000 },
           lockedUntil: Number.MAX_SAFE_INTEGER,
           challengeEpoch: 2 ** 31,
           spentChallenges: [{ id: 'x', expiresAt: 1_799_999_999_999 }],
         });
         expect(await users.put(id, record, null)).toBe(true);
-        const stored = (await users.get(id))!.record;
-        expect(stored.lastStep).toBe(58_800_000);
+        const stored = (await users.get(id))!.record as MfaRecord;
+        expect(stored.factors.find((f) => f.kind === 'totp')).toMatchObject({ lastStep: 58_800_000 });
+        expect(stored.factors.find((f) => f.kind === 'webauthn')).toMatchObject({ signCount: 2 ** 32 - 1 });
         expect(stored.enabledAt).toBe(1_700_000_000_123);
-        expect(stored.pendingExpiresAt).toBe(8_640_000_000_000_000);
+        expect(stored.pendingTotp?.expiresAt).toBe(8_640_000_000_000_000);
         expect(stored.lockedUntil).toBe(Number.MAX_SAFE_INTEGER);
         expect(stored.challengeEpoch).toBe(2 ** 31);
         expect(stored.spentChallenges[0]?.expiresAt).toBe(1_799_999_999_999);
@@ -249,10 +251,9 @@ export function runStoreConformance(options: StoreConformanceOptions): void {
       contract('put replaces the whole record: no field of the previous version survives', async ({ users }) => {
         expect(await users.put(id, sampleRecord(), null)).toBe(true);
         const cleared = sampleRecord({
-          state: 'registered',
-          secret: null,
-          pendingSecret: null,
-          lastStep: null,
+          factors: [],
+          pendingTotp: null,
+          pendingWebAuthn: null,
           spentChallenges: [],
           emailRecovery: null,
           lockReason: null,
@@ -667,7 +668,7 @@ export function runStoreConformance(options: StoreConformanceOptions): void {
       async function enroll(s: ReturnType<typeof service>, userId: string): Promise<{ secret: string; codes: string[] }> {
         const begun = await s.mfa.beginEnrollment(userId, { accountName: 'alice@example.com' });
         if (!begun.ok) throw new Error(`beginEnrollment failed: ${begun.reason}`);
-        expect(await s.mfa.confirmEnrollment(userId, s.totp(begun.secret))).toEqual({ ok: true });
+        expect(await s.mfa.confirmEnrollment(userId, s.totp(begun.secret))).toMatchObject({ ok: true });
         const revealed = await s.mfa.revealRecoveryCodes(userId);
         if (!revealed.ok) throw new Error(`revealRecoveryCodes failed: ${revealed.reason}`);
         s.advance(STEP_MS);
@@ -688,7 +689,7 @@ export function runStoreConformance(options: StoreConformanceOptions): void {
         expect(begun.ok).toBe(true);
         if (!begun.ok) return;
         expect((await s.mfa.status(userId)).state).toBe('enrolling');
-        expect(await s.mfa.confirmEnrollment(userId, s.totp(begun.secret))).toEqual({ ok: true });
+        expect(await s.mfa.confirmEnrollment(userId, s.totp(begun.secret))).toMatchObject({ ok: true });
 
         const revealed = await s.mfa.revealRecoveryCodes(userId);
         expect(revealed.ok).toBe(true);
@@ -696,8 +697,7 @@ export function runStoreConformance(options: StoreConformanceOptions): void {
         expect(await s.mfa.revealRecoveryCodes(userId)).toEqual({ ok: false, reason: 'already_revealed' });
 
         const stored = await stores.users.get(userId);
-        expect(stored?.record.state).toBe('enabled');
-        expect(stored?.record.unrevealedCodes).toBeNull();
+        expect(stored?.record).toMatchObject({ schema: 2, factors: [{ kind: 'totp' }], unrevealedCodes: null });
         expect(JSON.stringify(stored)).not.toContain(begun.secret);
         expect(await stores.recoveryCodes.countUnused(userId)).toBe(10);
         expect(await s.mfa.status(userId)).toMatchObject({ state: 'enabled', recoveryCodesRemaining: 10 });
@@ -708,10 +708,12 @@ export function runStoreConformance(options: StoreConformanceOptions): void {
         const s = service(stores);
         const { secret } = await enroll(s, 'alice');
         const code = s.totp(secret);
+        const [factor] = await s.mfa.listFactors('alice');
         expect(await s.mfa.verifyLogin(await challenge(s, 'alice'), { totp: code })).toEqual({
           ok: true,
           userId: 'alice',
           method: 'totp',
+          factorId: factor!.id,
           recoveryCodesRemaining: 10,
         });
         expect(await s.mfa.verifyLogin(await challenge(s, 'alice'), { totp: code })).toMatchObject({ ok: false, reason: 'replayed' });
@@ -746,7 +748,7 @@ export function runStoreConformance(options: StoreConformanceOptions): void {
         for (const result of results) {
           if (!result.ok) expect(['replayed', 'locked']).toContain(result.reason);
         }
-        expect((await stores.users.get('alice'))?.record.lastStep).toBe(Math.floor(s.now() / STEP_MS));
+        expect(((await stores.users.get('alice'))?.record as MfaRecord).factors[0]).toMatchObject({ lastStep: Math.floor(s.now() / STEP_MS) });
       });
 
       contract(`${concurrency} parallel verifyLogin of one recovery code: exactly one success, exactly one code spent`, async (stores) => {
@@ -771,7 +773,7 @@ export function runStoreConformance(options: StoreConformanceOptions): void {
         expect(await s.mfa.disable('alice', { totp: s.totp(secret) })).toEqual({ ok: true, method: 'totp' });
         expect(await s.mfa.status('alice')).toMatchObject({ state: 'registered', recoveryCodesRemaining: 0 });
         expect(await stores.recoveryCodes.countUnused('alice')).toBe(0);
-        expect((await stores.users.get('alice'))?.record).toMatchObject({ state: 'registered', secret: null });
+        expect((await stores.users.get('alice'))?.record).toMatchObject({ schema: 2, factors: [], pendingTotp: null, unrevealedCodes: null });
         expect(await s.mfa.startLogin('alice')).toEqual({ ok: true, mfaRequired: false });
         s.advance(STEP_MS);
         expect(await s.mfa.disable('alice', { recoveryCode: codes[1]! })).toEqual({ ok: false, reason: 'not_enrolled' });
@@ -784,7 +786,7 @@ export function runStoreConformance(options: StoreConformanceOptions): void {
         for (const userId of ids) {
           const begun = await s.mfa.beginEnrollment(userId, { accountName: 'someone' });
           if (!begun.ok) throw new Error(`beginEnrollment failed: ${begun.reason}`);
-          expect(await s.mfa.confirmEnrollment(userId, s.totp(begun.secret))).toEqual({ ok: true });
+          expect(await s.mfa.confirmEnrollment(userId, s.totp(begun.secret))).toMatchObject({ ok: true });
           secrets.push(begun.secret);
         }
         expect(await s.mfa.status('USER')).toMatchObject({ state: 'registered' });
@@ -799,6 +801,116 @@ export function runStoreConformance(options: StoreConformanceOptions): void {
           expect(result).toMatchObject({ ok: true, method: 'totp' });
           expect(result.ok && result.userId).toBe(userId);
         }
+      });
+
+      /**
+       * A user whose only factor is a security key (an ES256 key made here),
+       * written straight into the record: the registration ceremony is the
+       * plugin's business, not the store's, and needs no optional peer here.
+       * Returns the service with the WebAuthn plugin and a signer of assertions.
+       */
+      async function webAuthnUser(stores: Stores, userId: string) {
+        const { createHash, generateKeyPairSync, sign } = await import('node:crypto');
+        const { webauthn } = await import('../webauthn/index.ts');
+        const RP_ID = 'example.com';
+        const ORIGIN = 'https://example.com';
+        const now = START;
+        const mfa = new MfaService({
+          issuer: 'Conformance',
+          secretKey: randomBytes(32),
+          users: stores.users,
+          recoveryCodes: stores.recoveryCodes,
+          now: () => now,
+          webauthn: webauthn({ rpId: RP_ID, rpName: 'Conformance', origins: [ORIGIN] }),
+          lockout: { maxFailures: 100, hardLimit: 100 },
+        });
+        const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+        const jwk = publicKey.export({ format: 'jwk' });
+        // COSE_Key {1: 2 (EC2), 3: -7 (ES256), -1: 1 (P-256), -2: x, -3: y}
+        const cose = Buffer.concat([
+          Buffer.from([0xa5, 0x01, 0x02, 0x03, 0x26, 0x20, 0x01, 0x21, 0x58, 0x20]),
+          Buffer.from(jwk.x!, 'base64url'),
+          Buffer.from([0x22, 0x58, 0x20]),
+          Buffer.from(jwk.y!, 'base64url'),
+        ]);
+        const credentialId = randomBytes(32).toString('base64url');
+        const factorId = 'conformance-key';
+        const record: MfaRecord = {
+          ...blankRecord(),
+          factors: [
+            {
+              id: factorId,
+              kind: 'webauthn',
+              label: 'Security key',
+              createdAt: now,
+              lastUsedAt: null,
+              credentialId,
+              publicKey: cose.toString('base64url'),
+              signCount: 1,
+              transports: ['usb'],
+              backupEligible: false,
+              backedUp: false,
+            },
+          ],
+          webauthnUserHandle: randomBytes(32).toString('base64url'),
+          enabledAt: now,
+        };
+        expect(await stores.users.put(userId, record, null)).toBe(true);
+        const sha256 = (bytes: Buffer | string) => createHash('sha256').update(bytes).digest();
+        /** A valid assertion by the key for a login challenge, with signature counter `counter`. */
+        const assertion = (webauthnChallenge: string, counter: number) => {
+          const clientDataJSON = Buffer.from(JSON.stringify({ type: 'webauthn.get', challenge: webauthnChallenge, origin: ORIGIN, crossOrigin: false }));
+          const count = Buffer.alloc(4);
+          count.writeUInt32BE(counter);
+          const authenticatorData = Buffer.concat([sha256(RP_ID), Buffer.from([0x05]), count]); // UP | UV
+          const signature = sign('sha256', Buffer.concat([authenticatorData, sha256(clientDataJSON)]), { key: privateKey, dsaEncoding: 'der' });
+          return {
+            id: credentialId,
+            rawId: credentialId,
+            type: 'public-key' as const,
+            response: {
+              clientDataJSON: clientDataJSON.toString('base64url'),
+              authenticatorData: authenticatorData.toString('base64url'),
+              signature: signature.toString('base64url'),
+            },
+            clientExtensionResults: {},
+          };
+        };
+        const start = async () => {
+          const started = await mfa.startLogin(userId);
+          if (!started.ok || !started.mfaRequired || !started.webauthn) throw new Error('startLogin did not issue a WebAuthn challenge');
+          return { challenge: started.challenge, webauthnChallenge: started.webauthn.challenge };
+        };
+        const storedKey = async () => ((await stores.users.get(userId))?.record as MfaRecord).factors.find((f) => f.id === factorId);
+        return { mfa, factorId, assertion, start, storedKey };
+      }
+
+      contract(`${concurrency} parallel verifyLogin of one WebAuthn assertion on one challenge: exactly one success, its counter stored`, async (stores) => {
+        const key = await webAuthnUser(stores, 'alice');
+        const { challenge, webauthnChallenge } = await key.start();
+        const proof = { webauthn: key.assertion(webauthnChallenge, 5) };
+        const results = await parallel(concurrency, () => key.mfa.verifyLogin(challenge, proof));
+        expect(results.filter((result) => result.ok)).toEqual([
+          { ok: true, userId: 'alice', method: 'webauthn', factorId: key.factorId, recoveryCodesRemaining: 0 },
+        ]);
+        // The challenge is spent by the success: every other call is refused without counting a failure.
+        for (const result of results) if (!result.ok) expect(result.reason).toBe('challenge_invalid');
+        expect(await key.storedKey()).toMatchObject({ kind: 'webauthn', signCount: 5 });
+        expect((await stores.users.get('alice'))?.record).toMatchObject({ failures: 0 });
+      });
+
+      contract(`a cloned key: ${concurrency} parallel verifyLogin, each on its own challenge with the same counter, exactly one success`, async (stores) => {
+        const key = await webAuthnUser(stores, 'alice');
+        const challenges = await parallel(concurrency, () => key.start());
+        const results = await parallel(concurrency, (i) =>
+          key.mfa.verifyLogin(challenges[i]!.challenge, { webauthn: key.assertion(challenges[i]!.webauthnChallenge, 9) }),
+        );
+        expect(results.filter((result) => result.ok)).toHaveLength(1);
+        // After the success the counter did not increase: refused (counted), or locked once the refusals add up.
+        for (const result of results) if (!result.ok) expect(['invalid_credential', 'locked']).toContain(result.reason);
+        expect(await key.storedKey()).toMatchObject({ kind: 'webauthn', signCount: 9 });
+        const refused = results.filter((result) => !result.ok && result.reason === 'invalid_credential').length;
+        expect(refused).toBe(Math.min(concurrency - 1, 99));
       });
     });
   });

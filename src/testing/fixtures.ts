@@ -3,30 +3,61 @@ import type { MfaRecord } from '../stores/types.ts';
 
 /**
  * A valid {@link MfaRecord} with every field populated (an enabled user
- * with a pending enrollment, a lock, spent challenges and a pending email
- * recovery), so a round trip through a store exercises every field shape:
+ * with an authenticator app and a security key, pending enrollments of
+ * both kinds, a lock, spent challenges and a pending email recovery), so a round trip through a store exercises every field shape:
  * sealed-looking strings, unicode, large integers, a nested object and an
  * array of objects. Each call returns a fresh object; `overrides` replace
  * top-level fields.
  *
  * @example
  * ```ts
- * await users.put('alice', sampleRecord({ lastStep: 58_800_001 }), null);
+ * await users.put('alice', sampleRecord({ failures: 4 }), null);
  * ```
  */
 export function sampleRecord(overrides: Partial<MfaRecord> = {}): MfaRecord {
   return {
-    schema: 1,
-    state: 'enabled',
-    secret: 'v1.k0.8Jq2fQ9b0cXo3mZrUeY1Tg-_Wd5vHnKpLsA7iBtC',
-    algorithm: 'SHA512',
-    digits: 8,
-    period: 60,
+    schema: 2,
+    factors: [
+      {
+        id: 'Hk3n0Yp_Qx2aV7Lw9zR4sA',
+        kind: 'totp',
+        label: 'Téléphone 📱 "work"',
+        createdAt: 1_700_000_000_123,
+        lastUsedAt: 1_700_000_900_000,
+        secret: 'v1.k0.8Jq2fQ9b0cXo3mZrUeY1Tg-_Wd5vHnKpLsA7iBtC',
+        algorithm: 'SHA512',
+        digits: 8,
+        period: 60,
+        lastStep: 58_800_000,
+      },
+      {
+        id: 'b9Tq1Zm-Kc8Wd0Ye2Xf5Ug',
+        kind: 'webauthn',
+        label: 'YubiKey 5C \\ back',
+        createdAt: 1_700_000_100_000,
+        lastUsedAt: null,
+        credentialId: 'AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA',
+        publicKey: 'pQECAyYgASFYIBRx0ZXN0LWtleS1ub3QtcmVhbC14eXoiWCAAAQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHw',
+        signCount: 4_294_967_295,
+        transports: ['usb', 'nfc'],
+        backupEligible: false,
+        backedUp: false,
+      },
+    ],
+    pendingTotp: {
+      secret: 'v1.k1.Qm9ndXMtcGVuZGluZy1zZWNyZXQtZm9yLXRlc3Rz',
+      expiresAt: 1_700_000_600_123,
+      algorithm: 'SHA1',
+      digits: 6,
+      period: 30,
+      label: null,
+      factorEpoch: 6,
+    },
+    pendingWebAuthn: { challengeHash: 'n4bQgYhMfWWaL-qgxVrQFaO_TxsrC4Is0V1sFbDwCgg', expiresAt: 1_700_000_300_000, label: 'Clé', factorEpoch: 7 },
+    webauthnUserHandle: 'u7Qx2aV7Lw9zR4sAHk3n0Yp_Qx2aV7Lw9zR4sAHk3n0',
     accountName: 'Zoë Ångström 🔐 "quoted" \\ back',
     enabledAt: 1_700_000_000_123,
-    pendingSecret: 'v1.k1.Qm9ndXMtcGVuZGluZy1zZWNyZXQtZm9yLXRlc3Rz',
-    pendingExpiresAt: 1_700_000_600_123,
-    lastStep: 58_800_000,
+    lastMfaAt: 1_700_000_900_000,
     recoveryCodeSet: 'k3x9Q0Zb_mWf-2LrTcYv1A',
     recoveryCodeGeneration: 3,
     unrevealedCodes: 'v1.k0.c2VhbGVkLXJlY292ZXJ5LWNvZGVzLXBsYWludGV4dA',
@@ -37,11 +68,13 @@ export function sampleRecord(overrides: Partial<MfaRecord> = {}): MfaRecord {
     lockedUntil: 1_700_003_600_000,
     lockedIndefinitely: false,
     lockReason: "support: l'utilisateur a dit « non » \u0000 \n\t עברית",
+    lockCause: 'failures',
     challengeEpoch: 41,
     spentChallenges: [
       { id: 'AAAAAAAAAAAAAAAAAAAAAA', expiresAt: 1_700_000_300_000 },
       { id: 'zzzzzzzzzzzzzzzzzzzzzz', expiresAt: 1_700_000_300_001 },
     ],
+    factorEpoch: 7,
     emailRecovery: {
       tokenHash: 'a'.repeat(64),
       requestedAt: 1_700_000_000_000,

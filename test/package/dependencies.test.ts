@@ -5,7 +5,7 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { builtinModules } from 'node:module';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 const root = join(import.meta.dirname, '..', '..');
@@ -62,5 +62,26 @@ describe('runtime dependencies (issue 8.5)', () => {
     const words = ['zero', 'one', 'two', 'three', 'four', 'five'];
     expect(readme).toContain(`**Small**: ${words[dependencies.length]} runtime dependenc`);
     for (const name of dependencies) expect(readme).toContain(`\`${name}\``);
+  });
+});
+
+describe('the main entry never loads the WebAuthn peer (issue 9)', () => {
+  /** Every source file `entry` reaches through relative imports, type-only ones excluded (they are erased). */
+  function reachable(entry: string, seen = new Set<string>()): Set<string> {
+    if (seen.has(entry)) return seen;
+    seen.add(entry);
+    const text = readFileSync(entry, 'utf8');
+    const pattern = /^\s*(?:import|export)\s+(?!type\b)[^'"]*?from\s*['"](\.[^'"]+)['"]/gm;
+    for (const match of text.matchAll(pattern)) reachable(resolve(dirname(entry), match[1]!), seen);
+    return seen;
+  }
+
+  it('no file the main entry loads imports @simplewebauthn/server; twofold/webauthn does (lazily)', () => {
+    const main = reachable(join(root, 'src', 'index.ts'));
+    const offenders = [...main].filter((file) => /@simplewebauthn/.test(readFileSync(file, 'utf8').replace(/^\s*(?:\/\/|\*).*$/gm, '')));
+    expect(offenders).toEqual([]);
+    expect([...main].some((file) => file.includes(`${join('src', 'webauthn')}`))).toBe(false);
+    const entry = reachable(join(root, 'src', 'webauthn', 'index.ts'));
+    expect([...entry].some((file) => /import\('@simplewebauthn\/server'\)/.test(readFileSync(file, 'utf8')))).toBe(true);
   });
 });

@@ -24,6 +24,7 @@ const ALL_TYPES: MfaEventType[] = [
   'email_recovery.requested',
   'email_recovery.cancelled',
   'email_recovery.completed',
+  'factor.added',
 ];
 
 describe('each event type at the right moment, with type, userId, at and non-secret details', () => {
@@ -35,12 +36,16 @@ describe('each event type at the right moment, with type, userId, at and non-sec
     expect(h.events).toHaveLength(1);
     h.clock.advance(SECOND);
     ok(await h.mfa.confirmEnrollment('alice', codeAt(begun.secret, h.now)));
-    expect(h.events.slice(1)).toEqual([{ type: 'mfa.enabled', userId: 'alice', at: h.now }]);
+    const [factor] = await h.mfa.listFactors('alice');
+    expect(h.events.slice(1)).toEqual([
+      { type: 'mfa.enabled', userId: 'alice', at: h.now },
+      { type: 'factor.added', userId: 'alice', at: h.now, factorId: factor!.id, kind: 'totp' },
+    ]);
     h.clock.advance(SECOND);
     ok(await h.mfa.revealRecoveryCodes('alice'));
-    expect(h.events.slice(2)).toEqual([{ type: 'recovery_codes.revealed', userId: 'alice', at: h.now }]);
+    expect(h.events.slice(3)).toEqual([{ type: 'recovery_codes.revealed', userId: 'alice', at: h.now }]);
     await h.mfa.revealRecoveryCodes('alice'); // already_revealed: no event
-    expect(h.events).toHaveLength(3);
+    expect(h.events).toHaveLength(4);
   });
 
   it('login.succeeded (totp and recovery code) and recovery_code.used', async () => {
@@ -48,7 +53,10 @@ describe('each event type at the right moment, with type, userId, at and non-sec
     const u = await h.enroll('alice');
     let mark = h.events.length;
     ok(await h.login('alice', { totp: h.freshCode(u.secret) }));
-    expect(h.events.slice(mark)).toEqual([{ type: 'login.succeeded', userId: 'alice', at: h.now, method: 'totp', recoveryCodesRemaining: 10 }]);
+    const [factor] = await h.mfa.listFactors('alice');
+    expect(h.events.slice(mark)).toEqual([
+      { type: 'login.succeeded', userId: 'alice', at: h.now, method: 'totp', factorId: factor!.id, recoveryCodesRemaining: 10 },
+    ]);
     mark = h.events.length;
     ok(await h.login('alice', { recoveryCode: u.codes[0]! }));
     expect(h.events.slice(mark)).toEqual([
@@ -183,7 +191,7 @@ describe('each event type at the right moment, with type, userId, at and non-sec
     mark = h.events.length;
     ok(await h.login('alice', { totp: h.freshCode(u.secret) }));
     expect(h.events.slice(mark)).toEqual([
-      { type: 'login.succeeded', userId: 'alice', at: h.now, method: 'totp', recoveryCodesRemaining: 10 },
+      { type: 'login.succeeded', userId: 'alice', at: h.now, method: 'totp', factorId: (await h.mfa.listFactors('alice'))[0]!.id, recoveryCodesRemaining: 10 },
       { type: 'email_recovery.cancelled', userId: 'alice', at: h.now, cause: 'mfa_login' },
     ]);
     const last = ok(await h.mfa.requestEmailRecovery('alice'));
@@ -203,7 +211,7 @@ describe('each event type at the right moment, with type, userId, at and non-sec
     ]);
   });
 
-  it('a whole flow emits all 13 types, each with type, userId and at (the service clock)', async () => {
+  it('a whole TOTP flow emits all 14 of its types, each with type, userId and at (the service clock)', async () => {
     const h = new Harness({ lockout: { maxFailures: 2, hardLimit: 2 } });
     const u = await h.enroll('alice');
     ok(await h.login('alice', { recoveryCode: u.codes[0]! }));
@@ -381,6 +389,7 @@ describe('a failing onEvent never breaks or undoes the operation', () => {
       expect(delivered).toEqual([
         'enrollment.started',
         'mfa.enabled',
+        'factor.added',
         'recovery_codes.revealed',
         'email_recovery.requested',
         'login.succeeded',
@@ -427,7 +436,7 @@ describe('a failing onEvent never breaks or undoes the operation', () => {
     const pending = h.mfa.disable('alice', { totp: h.freshCode(u.secret) });
     for (let i = 0; i < 50; i++) await Promise.resolve();
     // Committed already, while the handler is still running.
-    expect((await h.record('alice'))!.state).toBe('registered');
+    expect((await h.record('alice'))!.factors).toEqual([]);
     release();
     ok(await pending);
   });

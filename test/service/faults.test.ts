@@ -101,10 +101,20 @@ async function expectStatus(w: World, expected: StatusResult): Promise<void> {
 }
 
 function enabledStatus(extra: Partial<StatusResult> = {}): StatusResult {
-  return { state: 'enabled', recoveryCodesRemaining: CODE_COUNT, recoveryCodesUnrevealed: false, ...extra };
+  return {
+    state: 'enabled',
+    recoveryCodesRemaining: CODE_COUNT,
+    recoveryCodesUnrevealed: false,
+    methods: ['totp', 'recovery_code'],
+    ...extra,
+    attention: [
+      ...(extra.recoveryCodesUnrevealed ? (['recovery_codes_unrevealed'] as const) : (extra.recoveryCodesRemaining ?? CODE_COUNT) <= 2 ? (['recovery_codes_low'] as const) : []),
+      'single_factor',
+    ],
+  };
 }
 
-const REGISTERED: StatusResult = { state: 'registered', recoveryCodesRemaining: 0, recoveryCodesUnrevealed: false };
+const REGISTERED: StatusResult = { state: 'registered', recoveryCodesRemaining: 0, recoveryCodesUnrevealed: false, methods: [], attention: [] };
 
 /** The app's code of the next step logs in (and resets the failure count). */
 async function expectTotpWorks(w: World): Promise<void> {
@@ -205,7 +215,7 @@ const operations: Operation[] = [
       expect(await w.mfa.confirmEnrollment(USER, '123456')).toEqual({ ok: false, reason: 'not_enrolling' });
     },
     checkNew: async (w) => {
-      await expectStatus(w, { state: 'enrolling', recoveryCodesRemaining: 0, recoveryCodesUnrevealed: false, enrollmentExpiresAt: T0 + 10 * MINUTE });
+      await expectStatus(w, { state: 'enrolling', recoveryCodesRemaining: 0, recoveryCodesUnrevealed: false, enrollmentExpiresAt: T0 + 10 * MINUTE, methods: [], attention: [] });
       expect(await w.mfa.startLogin(USER)).toEqual({ ok: true, mfaRequired: false });
       // A secret the user never saw is simply replaced by the next attempt.
       if (w.secret === '') ok(await operations[0]!.run(w) as { ok: boolean });
@@ -222,7 +232,7 @@ const operations: Operation[] = [
     expected: { ok: true },
     retried: { ok: false, reason: 'already_enabled' },
     checkOld: async (w) => {
-      await expectStatus(w, { state: 'enrolling', recoveryCodesRemaining: 0, recoveryCodesUnrevealed: false, enrollmentExpiresAt: T0 + 9 * MINUTE });
+      await expectStatus(w, { state: 'enrolling', recoveryCodesRemaining: 0, recoveryCodesUnrevealed: false, enrollmentExpiresAt: T0 + 9 * MINUTE, methods: [], attention: [] });
       expect(await w.mfa.startLogin(USER)).toEqual({ ok: true, mfaRequired: false });
       expect(await w.mfa.revealRecoveryCodes(USER)).toEqual({ ok: false, reason: 'not_enrolled' });
     },

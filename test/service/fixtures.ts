@@ -12,7 +12,7 @@ import type { MfaEvent, MfaEventType } from '../../src/service/events.ts';
 import { MfaService } from '../../src/service/mfa-service.ts';
 import type { MfaServiceOptions } from '../../src/service/options.ts';
 import type { Proof, VerifyLoginResult } from '../../src/service/results.ts';
-import { MemoryRecoveryCodeStore, MemoryUserStore, type MfaRecord, type RecoveryCodeStore } from '../../src/stores/index.ts';
+import { MemoryRecoveryCodeStore, MemoryUserStore, type MfaRecord, type RecoveryCodeStore, type TotpFactorRecord } from '../../src/stores/index.ts';
 
 export const SECOND = 1000;
 export const MINUTE = 60 * SECOND;
@@ -145,9 +145,15 @@ export class Harness {
     return this.clock.ms;
   }
 
-  /** The raw record the UserStore holds, or null. */
+  /** The raw record the UserStore holds, or null (the service writes only the current layout). */
   async record(userId: string): Promise<MfaRecord | null> {
-    return (await this.users.get(userId))?.record ?? null;
+    return ((await this.users.get(userId))?.record as MfaRecord | undefined) ?? null;
+  }
+
+  /** The user's authenticator-app factor as stored, or null. */
+  async totpFactor(userId: string): Promise<TotpFactorRecord | null> {
+    const record = await this.record(userId);
+    return (record?.factors.find((f) => f.kind === 'totp') as TotpFactorRecord | undefined) ?? null;
   }
 
   /** The events of one type, in order. */

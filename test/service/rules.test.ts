@@ -190,7 +190,7 @@ describe('Lockout: consecutive failures lock for baseMs * 2^locks, capped at max
     expect(await h.mfa.verifyLogin(challenge, { totp: valid })).toEqual({ ok: false, reason: 'locked', retryAt: h.now + 10 * SECOND });
     expect(await h.mfa.disable('alice', { totp: valid })).toMatchObject({ ok: false, reason: 'locked' });
     expect(await h.mfa.regenerateRecoveryCodes('alice', { totp: valid })).toMatchObject({ ok: false, reason: 'locked' });
-    expect((await h.record('alice'))!.lastStep).toBe(before!.lastStep);
+    expect((await h.totpFactor('alice'))!.lastStep).toBe((before!.factors[0] as { lastStep: number }).lastStep);
     expect((await h.mfa.status('alice')).state).toBe('locked');
 
     h.clock.advance(10 * SECOND); // same step: the code is still current
@@ -529,7 +529,7 @@ describe('Secrets at rest: sealed (AES-256-GCM) under secretKey, bound to the us
     const { token } = ok(await h.mfa.requestEmailRecovery('alice'));
     needles.push(token);
     await check('email recovery pending');
-    expect((await h.record('alice'))!.secret).toMatch(/^v1\.[0-9a-f]{8}\./);
+    expect((await h.totpFactor('alice'))!.secret).toMatch(/^v1\.[0-9a-f]{8}\./);
   });
 
   it('binds sealed values to the user: a record copied to another user id does not open', async () => {
@@ -575,7 +575,7 @@ describe('Secrets at rest: sealed (AES-256-GCM) under secretKey, bound to the us
     ok(await h.mfa.confirmEnrollment('carol', codeAt(carolBegun.secret, h.now)));
     const k1Challenge = await h.challenge('alice');
     const { token } = ok(await h.mfa.requestEmailRecovery('bob'));
-    const k1KeyId = (await h.record('alice'))!.secret!.split('.')[1];
+    const k1KeyId = (await h.totpFactor('alice'))!.secret.split('.')[1];
 
     const rotated = h.service({ secretKey: KEY_2, previousSecretKeys: [KEY_1] });
     const k2Only = h.service({ secretKey: KEY_2 });
@@ -586,7 +586,7 @@ describe('Secrets at rest: sealed (AES-256-GCM) under secretKey, bound to the us
 
     // A challenge signed under K1 verifies; the secret sealed under K1 opens.
     ok(await rotated.verifyLogin(k1Challenge, { totp: codeAt(alice.secret, h.now) }));
-    const resealed = (await h.record('alice'))!.secret!;
+    const resealed = (await h.totpFactor('alice'))!.secret;
     expect(resealed.split('.')[1]).not.toBe(k1KeyId);
     // Now a service with only K2 verifies alice.
     ok(await h.login('alice', { totp: h.freshCode(alice.secret) }, k2Only));
@@ -614,7 +614,7 @@ describe('Secrets at rest: sealed (AES-256-GCM) under secretKey, bound to the us
     ok(await h.login('dave', { totp: h.freshCode(begun.secret) }, rotated));
     const record = (await h.record('dave'))!;
     expect(record.unrevealedCodes!.split('.')[1]).not.toBe(k1KeyId);
-    expect(record.secret!.split('.')[1]).toBe(record.unrevealedCodes!.split('.')[1]);
+    expect((record.factors[0] as { secret: string }).secret.split('.')[1]).toBe(record.unrevealedCodes!.split('.')[1]);
     // K1 gone: status, login and the one-time reveal all still work.
     const k2Only = h.service({ secretKey: KEY_2 });
     expect(await k2Only.status('dave')).toMatchObject({ state: 'enabled', recoveryCodesRemaining: 10, recoveryCodesUnrevealed: true });
@@ -988,11 +988,11 @@ describe('Email recovery: works after the waiting period and before expiry; an M
     expect((await h.record('alice'))!.failures).toBe(1);
     h.clock.set(r.notBefore);
     ok(await h.mfa.completeEmailRecovery('alice', r.token));
-    expect(await h.mfa.status('alice')).toEqual({ state: 'registered', recoveryCodesRemaining: 0, recoveryCodesUnrevealed: false });
+    expect(await h.mfa.status('alice')).toEqual({ state: 'registered', recoveryCodesRemaining: 0, recoveryCodesUnrevealed: false, methods: [], attention: [] });
     expect(await h.codes.countUnused('alice')).toBe(0);
     expect(await h.mfa.startLogin('alice')).toEqual({ ok: true, mfaRequired: false });
     const record = (await h.record('alice'))!;
-    expect(record).toMatchObject({ state: 'registered', secret: null, lastStep: null, recoveryCodeSet: null, unrevealedCodes: null, emailRecovery: null, failures: 0, failuresSinceSuccess: 0 });
+    expect(record).toMatchObject({ factors: [], pendingTotp: null, recoveryCodeSet: null, unrevealedCodes: null, emailRecovery: null, failures: 0, failuresSinceSuccess: 0 });
     expect(await h.mfa.completeEmailRecovery('alice', r.token)).toEqual({ ok: false, reason: 'not_requested' });
     expect(await h.mfa.verifyLogin(old, { totp: h.freshCode(u.secret) })).toEqual({ ok: false, reason: 'challenge_invalid' });
     const again = await h.enroll('alice');
@@ -1081,8 +1081,8 @@ describe('Pending enrollment: expires, never satisfies a login, needs a valid co
       const u = await h.enroll('alice');
       const proof = method === 'totp' ? { totp: h.freshCode(u.secret) } : { recoveryCode: u.codes[0]! };
       expect(await h.mfa.disable('alice', proof)).toEqual({ ok: true, method: method === 'totp' ? 'totp' : 'recovery_code' });
-      expect(await h.mfa.status('alice')).toEqual({ state: 'registered', recoveryCodesRemaining: 0, recoveryCodesUnrevealed: false });
-      expect(await h.record('alice')).toMatchObject({ state: 'registered', secret: null, pendingSecret: null, lastStep: null, recoveryCodeSet: null, unrevealedCodes: null });
+      expect(await h.mfa.status('alice')).toEqual({ state: 'registered', recoveryCodesRemaining: 0, recoveryCodesUnrevealed: false, methods: [], attention: [] });
+      expect(await h.record('alice')).toMatchObject({ factors: [], pendingTotp: null, recoveryCodeSet: null, unrevealedCodes: null });
       expect(await h.codes.countUnused('alice')).toBe(0);
       expect(await h.mfa.startLogin('alice')).toEqual({ ok: true, mfaRequired: false });
       expect(await h.mfa.disable('alice', { totp: h.freshCode(u.secret) })).toEqual({ ok: false, reason: 'not_enrolled' });

@@ -24,7 +24,7 @@ describe('the flow of DESIGN.md §1', () => {
     const user = 'user-1';
 
     // Signup (host): registered, no record needed; login needs no second factor.
-    expect(await mfa.status(user)).toEqual({ state: 'registered', recoveryCodesRemaining: 0, recoveryCodesUnrevealed: false });
+    expect(await mfa.status(user)).toEqual({ state: 'registered', recoveryCodesRemaining: 0, recoveryCodesUnrevealed: false, methods: [], attention: [] });
     expect(await mfa.startLogin(user)).toEqual({ ok: true, mfaRequired: false });
     expect(h.users.size).toBe(0);
 
@@ -84,7 +84,7 @@ describe('the flow of DESIGN.md §1', () => {
 
     // Disable with a recovery code: registered again, login needs no second factor.
     expect(await mfa.disable(user, { recoveryCode: regenerated[0]! })).toEqual({ ok: true, method: 'recovery_code' });
-    expect(await mfa.status(user)).toEqual({ state: 'registered', recoveryCodesRemaining: 0, recoveryCodesUnrevealed: false });
+    expect(await mfa.status(user)).toEqual({ state: 'registered', recoveryCodesRemaining: 0, recoveryCodesUnrevealed: false, methods: [], attention: [] });
     expect(await hostLogin(mfa, user)).toBe(true);
 
     // Re-enroll with a new phone.
@@ -115,7 +115,7 @@ describe('the flow of DESIGN.md §1', () => {
     const before = h.events.length;
     ok(await mfa.completeEmailRecovery(user, real.token));
     expect(h.typesSince(before)).toEqual(['email_recovery.completed']);
-    expect(await mfa.status(user)).toEqual({ state: 'registered', recoveryCodesRemaining: 0, recoveryCodesUnrevealed: false });
+    expect(await mfa.status(user)).toEqual({ state: 'registered', recoveryCodesRemaining: 0, recoveryCodesUnrevealed: false, methods: [], attention: [] });
     expect(await hostLogin(mfa, user)).toBe(true);
     expect(await mfa.completeEmailRecovery(user, real.token)).toEqual({ ok: false, reason: 'not_requested' });
 

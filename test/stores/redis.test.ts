@@ -382,7 +382,12 @@ describe.skipIf(skip !== null)('Redis adapter values', () => {
 
   it('numbers in the record are the JSON digits, never rounded by Lua (no cjson)', async () => {
     const { keyPrefix, users } = stores();
-    const record = sampleRecord({ lockedUntil: Number.MAX_SAFE_INTEGER, pendingExpiresAt: 8_640_000_000_000_000, lastStep: 123_456_789_012_345 });
+    const sample = sampleRecord();
+    const record = sampleRecord({
+      lockedUntil: Number.MAX_SAFE_INTEGER,
+      pendingTotp: { ...sample.pendingTotp!, expiresAt: 8_640_000_000_000_000 },
+      factors: sample.factors.map((f) => (f.kind === 'totp' ? { ...f, lastStep: 123_456_789_012_345 } : f)),
+    });
     expect(await users.put('alice', record, null)).toBe(true);
     const json = await client().hget(`${keyPrefix}user:{${sha256('alice')}}`, 'r');
     expect(json).toContain('"lockedUntil":9007199254740991');
@@ -444,7 +449,7 @@ describe.skipIf(skip !== null)('Redis adapter under MfaService: awkward user ids
     for (const userId of ids) {
       const begun = await mfa.beginEnrollment(userId, { accountName: 'someone' });
       if (!begun.ok) throw new Error(begun.reason);
-      expect(await mfa.confirmEnrollment(userId, generateTotp(begun.secret, { now }))).toEqual({ ok: true });
+      expect(await mfa.confirmEnrollment(userId, generateTotp(begun.secret, { now }))).toMatchObject({ ok: true });
       const revealed = await mfa.revealRecoveryCodes(userId);
       if (!revealed.ok) throw new Error(revealed.reason);
       enrolled.push({ secret: begun.secret, codes: revealed.codes });

@@ -11,12 +11,17 @@ import { randomBytes } from 'node:crypto';
 import { expect } from 'vitest';
 import {
   MfaService,
+  type MfaEvent,
+  type MfaRecord,
   type MfaServiceOptions,
   type Proof,
   type RecoveryCodeStore,
   type UserStore,
   type VerifyLoginResult,
+  type WebAuthnFactorRecord,
 } from 'twofold';
+import { webauthn } from 'twofold/webauthn';
+import { SoftAuthenticator } from '../webauthn/soft-authenticator.ts';
 import { codeAt, ok, SECOND, T0, wrongCodeAt } from '../service/fixtures.ts';
 import { raceInProcesses, type WorkerPlan } from './race.ts';
 
@@ -120,7 +125,7 @@ export class TwoServers {
 
   /** The stored record, read through the second server's connection. */
   async record(userId: string) {
-    return (await this.engine.stores(1).users.get(userId))?.record;
+    return (await this.engine.stores(1).users.get(userId))?.record as MfaRecord | undefined;
   }
 
   /** Unused recovery codes, counted through the second server's connection. */
@@ -134,7 +139,7 @@ async function expectOneTotpSuccess(bed: TwoServers, userId: string, results: Ou
   const counts = tally(results);
   expect(counts.ok, JSON.stringify(counts)).toBe(1);
   for (const key of Object.keys(counts)) expect(['ok', 'replayed', 'locked']).toContain(key);
-  expect((await bed.record(userId))!.lastStep).toBe(Math.floor(bed.now / STEP));
+  expect((await bed.record(userId))!.factors[0]).toMatchObject({ lastStep: Math.floor(bed.now / STEP) });
   return counts;
 }
 
@@ -215,4 +220,154 @@ export async function failuresCountedInTwoProcesses(engine: RaceEngine, racers: 
   expect(attemptsLeft).toEqual(Array.from({ length: racers }, (_, i) => lockout.maxFailures - racers + i));
   expect(await bed.record(userId)).toMatchObject({ failures: racers, failuresSinceSuccess: racers, lockCount: 0, lockedUntil: null });
   return { bed, userId };
+}
+
+// ---- WebAuthn: one assertion, or one cloned key, raced on two app servers ----
+
+/** The relying party of the WebAuthn races. */
+export const WEBAUTHN_RP = { rpId: 'example.com', rpName: 'Example', origins: ['https://example.com'] };
+const WEBAUTHN_ORIGIN = 'https://example.com';
+
+/** Both stores over connection 0 or 1; the WebAuthn races need no second process. */
+export type InProcessEngine = Pick<RaceEngine, 'stores'>;
+
+/** Two app servers with the WebAuthn plugin on one engine, a clock only the test moves, and every event of both. */
+export class TwoWebAuthnServers {
+  readonly secretKey = randomBytes(32).toString('hex');
+  now = T0;
+  readonly events: MfaEvent[] = [];
+  readonly servers: [MfaService, MfaService];
+
+  constructor(
+    readonly engine: InProcessEngine,
+    readonly lockout?: MfaServiceOptions['lockout'],
+  ) {
+    this.servers = [this.service(0), this.service(1)];
+  }
+
+  service(connection: 0 | 1): MfaService {
+    return new MfaService({
+      issuer: 'Race',
+      secretKey: this.secretKey,
+      ...this.engine.stores(connection),
+      now: () => this.now,
+      webauthn: webauthn(WEBAUTHN_RP),
+      onEvent: (event) => {
+        this.events.push(event);
+      },
+      ...(this.lockout ? { lockout: this.lockout } : {}),
+    });
+  }
+
+  /** A user whose only factor is `key` (registered through the first server with counter `counter`). */
+  async register(key: SoftAuthenticator, counter: number): Promise<{ userId: string; factorId: string }> {
+    const userId = `webauthn-racer-${++userCounter}-${randomBytes(4).toString('hex')}`;
+    const [a] = this.servers;
+    const begun = ok(await a.beginWebAuthnRegistration(userId, { userName: 'racer@example.com' }));
+    const response = key.register({ challenge: begun.options.challenge, origin: WEBAUTHN_ORIGIN, rpId: WEBAUTHN_RP.rpId, counter });
+    const { factorId } = ok(await a.finishWebAuthnRegistration(userId, response));
+    this.now += STEP;
+    return { userId, factorId };
+  }
+
+  /** `count` login challenges, each from one of the two servers in turn, with the WebAuthn challenge of each. */
+  async challenges(userId: string, count: number): Promise<Array<{ challenge: string; webauthnChallenge: string }>> {
+    return Promise.all(
+      Array.from({ length: count }, async (_, i) => {
+        const started = await this.servers[i % 2]!.startLogin(userId);
+        if (!started.ok || !started.mfaRequired || !started.webauthn) throw new Error(`startLogin: ${JSON.stringify(started)}`);
+        expect(started.methods[0]).toBe('webauthn');
+        return { challenge: started.challenge, webauthnChallenge: started.webauthn.challenge };
+      }),
+    );
+  }
+
+  /** An assertion by `key` for a WebAuthn challenge, with the signature counter `counter`. */
+  assertion(key: SoftAuthenticator, webauthnChallenge: string, counter: number) {
+    return key.assert({ challenge: webauthnChallenge, origin: WEBAUTHN_ORIGIN, rpId: WEBAUTHN_RP.rpId, counter });
+  }
+
+  /** One verifyLogin per item, all at once, on the two servers in turn. */
+  race(work: Work): Promise<VerifyLoginResult[]> {
+    return Promise.all(work.map(({ challenge, proof }, i) => this.servers[i % 2]!.verifyLogin(challenge, proof)));
+  }
+
+  async record(userId: string) {
+    return (await this.engine.stores(1).users.get(userId))?.record as MfaRecord | undefined;
+  }
+
+  async factor(userId: string, factorId: string): Promise<WebAuthnFactorRecord> {
+    const factor = (await this.record(userId))?.factors.find((f) => f.id === factorId);
+    expect(factor?.kind).toBe('webauthn');
+    return factor as WebAuthnFactorRecord;
+  }
+}
+
+/**
+ * {@link RACERS} verifyLogin of ONE valid assertion on ONE challenge, on two
+ * services at once: exactly one success; every other call finds the challenge
+ * spent (`challenge_invalid`, not counted as a failure). The stored counter
+ * is the accepted one.
+ */
+export async function oneWebAuthnAssertionOnTwoServices(engine: InProcessEngine) {
+  const bed = new TwoWebAuthnServers(engine);
+  const key = new SoftAuthenticator('ES256');
+  const { userId, factorId } = await bed.register(key, 1);
+  const { challenge, webauthnChallenge } = (await bed.challenges(userId, 1))[0]!;
+  const proof = { webauthn: bed.assertion(key, webauthnChallenge, 5) };
+  const results = await bed.race(Array.from({ length: RACERS }, () => ({ challenge, proof })));
+  const counts = tally(results);
+  expect(counts, JSON.stringify(counts)).toEqual({ ok: 1, challenge_invalid: RACERS - 1 });
+  expect(results.find((r) => r.ok)).toEqual({ ok: true, userId, method: 'webauthn', factorId, recoveryCodesRemaining: 10 });
+  expect(await bed.factor(userId, factorId)).toMatchObject({ signCount: 5, lastUsedAt: bed.now });
+  expect(await bed.record(userId)).toMatchObject({ failures: 0, failuresSinceSuccess: 0, lockedUntil: null, lastMfaAt: bed.now });
+  expect(bed.events.filter((e) => e.type === 'login.succeeded')).toHaveLength(1);
+  expect(bed.events.filter((e) => e.type === 'login.failed' || e.type === 'webauthn.counter_regressed')).toEqual([]);
+  return { bed, userId, factorId, key };
+}
+
+/**
+ * A cloned key: {@link RACERS} verifyLogin, each on its own challenge with its
+ * own valid assertion, all carrying the SAME counter value, on two services
+ * at once. Exactly one is accepted; each other one then finds the counter
+ * not increased and is refused as `invalid_credential` (counted, reported as
+ * `webauthn.counter_regressed`), or finds the account locked. The stored
+ * counter is the accepted one.
+ */
+export async function clonedKeySameCounterOnTwoServices(engine: InProcessEngine, lockout?: { maxFailures: number; hardLimit: number }) {
+  const bed = new TwoWebAuthnServers(engine, lockout);
+  const key = new SoftAuthenticator('ES256');
+  const { userId, factorId } = await bed.register(key, 1);
+  const counter = 7;
+  const work = (await bed.challenges(userId, RACERS)).map(({ challenge, webauthnChallenge }) => ({
+    challenge,
+    proof: { webauthn: bed.assertion(key, webauthnChallenge, counter) },
+  }));
+  const results = await bed.race(work);
+  const counts = tally(results);
+  const maxFailures = lockout?.maxFailures ?? 5;
+  const refused = Math.min(RACERS - 1, maxFailures - 1);
+  // The success comes first (every refusal needs the counter it wrote); then failures up to the lock, then the lock.
+  expect(counts, JSON.stringify(counts)).toEqual(
+    RACERS - 1 < maxFailures ? { ok: 1, invalid_credential: RACERS - 1 } : { ok: 1, invalid_credential: refused, locked: RACERS - 1 - refused },
+  );
+  expect(results.find((r) => r.ok)).toEqual({ ok: true, userId, method: 'webauthn', factorId, recoveryCodesRemaining: 10 });
+  // Each counted refusal was written on top of all the others: every count was seen once.
+  const attemptsLeft = results.map(attemptsLeftOf).filter((n) => n >= 0).sort((x, y) => x - y);
+  expect(attemptsLeft).toEqual(Array.from({ length: refused }, (_, i) => maxFailures - refused + i));
+  expect(await bed.factor(userId, factorId)).toMatchObject({ signCount: counter, lastUsedAt: bed.now });
+  const regressed = bed.events.filter((e) => e.type === 'webauthn.counter_regressed');
+  const failures = RACERS - 1 < maxFailures ? RACERS - 1 : maxFailures;
+  expect(regressed).toHaveLength(failures);
+  for (const event of regressed) expect(event).toMatchObject({ userId, factorId });
+  expect(bed.events.filter((e) => e.type === 'login.succeeded')).toHaveLength(1);
+  expect(bed.events.filter((e) => e.type === 'login.failed')).toHaveLength(failures);
+  const record = await bed.record(userId);
+  if (RACERS - 1 < maxFailures) {
+    expect(record).toMatchObject({ failures, failuresSinceSuccess: failures, lockCount: 0, lockedUntil: null });
+  } else {
+    expect(record).toMatchObject({ failures: 0, failuresSinceSuccess: failures, lockCount: 1, lockedUntil: bed.now + 60 * SECOND, lockCause: 'failures' });
+    expect(await bed.servers[0].status(userId)).toMatchObject({ state: 'locked', lockCause: 'failures' });
+  }
+  return { bed, userId, factorId, key };
 }

@@ -9,8 +9,9 @@ import { MfaError } from '../../errors.ts';
 import { encodeBase32 } from '../../otp/base32.ts';
 import { buildOtpauthUri, verifyTotp } from '../../otp/index.ts';
 import { renderQr } from '../../qr.ts';
-import type { MfaRecord } from '../../stores/types.ts';
+import type { MfaRecord, TotpFactorRecord } from '../../stores/types.ts';
 import { SEAL_TOTP, type ServiceContext } from '../context.ts';
+import type { FactorCheck } from './factor.ts';
 
 /** Bytes of TOTP key material for new enrollments (RFC 4226 recommends 160 bits). */
 const SECRET_BYTES = 20;
@@ -57,13 +58,45 @@ export function isTotpCode(value: unknown, digits: number): value is string {
   return true;
 }
 
+/** TOTP parameters a secret was enrolled with. */
+type TotpParams = Pick<TotpFactorRecord, 'algorithm' | 'digits' | 'period'>;
+
 /**
  * The time step `code` matches for the sealed secret, within the drift
  * window around `now`, or null. Uses the parameters the factor was enrolled
  * with, so a configuration change never breaks enrolled users.
  */
-export function matchTotpStep(ctx: ServiceContext, userId: string, sealed: string, record: MfaRecord, code: string, now: number): number | null {
+export function matchTotpStep(ctx: ServiceContext, userId: string, sealed: string, params: TotpParams, code: string, now: number): number | null {
   const key = ctx.ring.open(sealed, userId, SEAL_TOTP);
-  const match = verifyTotp(key, code, { now, algorithm: record.algorithm, digits: record.digits, period: record.period, window: ctx.options.window });
-  return match === null ? null : Math.floor(now / (record.period * 1000)) + match.delta;
+  const match = verifyTotp(key, code, { now, algorithm: params.algorithm, digits: params.digits, period: params.period, window: ctx.options.window });
+  return match === null ? null : Math.floor(now / (params.period * 1000)) + match.delta;
+}
+
+/** The user's authenticator app, if any. */
+export function totpFactorOf(record: MfaRecord): TotpFactorRecord | null {
+  return (record.factors.find((f) => f.kind === 'totp') as TotpFactorRecord | undefined) ?? null;
+}
+
+/** Digits a TOTP code must have for this user (their app's, or the configured default). */
+export function totpDigitsOf(ctx: ServiceContext, record: MfaRecord): number {
+  return totpFactorOf(record)?.digits ?? ctx.options.digits;
+}
+
+/**
+ * The replay rule (DESIGN §3): a code is accepted at most once, and after
+ * it only a strictly later time step. Re-sending exactly the step just
+ * accepted (a double click, a form posted twice, two tabs) is refused as
+ * `replayed` but is not a failure: the owner must not lock themselves out
+ * by succeeding. Every older step still counts. The step is written in the
+ * same compare-and-set as the rest of the success, so two racing requests
+ * cannot both pass.
+ */
+export function checkTotp(ctx: ServiceContext, userId: string, record: MfaRecord, code: string, now: number): FactorCheck {
+  const factor = totpFactorOf(record);
+  if (factor === null) return { ok: false, reason: 'invalid_code', counted: true };
+  const step = matchTotpStep(ctx, userId, factor.secret, factor, code, now);
+  if (step === null) return { ok: false, reason: 'invalid_code', counted: true };
+  if (step === factor.lastStep) return { ok: false, reason: 'replayed', counted: false };
+  if (factor.lastStep !== null && step < factor.lastStep) return { ok: false, reason: 'replayed', counted: true };
+  return { ok: true, factor: { ...factor, lastStep: step, lastUsedAt: now } };
 }

@@ -1,5 +1,5 @@
 import { MfaError } from '../../errors.ts';
-import type { MfaRecord, UserStore, VersionedRecord } from '../types.ts';
+import type { StoredMfaRecord, UserStore, VersionedRecord } from '../types.ts';
 import { assertQueryable, type Queryable } from './queryable.ts';
 import { quotedSchema, type PostgresStoreOptions } from './schema.ts';
 import { userKey } from './user-key.ts';
@@ -52,10 +52,10 @@ export class PostgresUserStore implements UserStore {
     const row = rows[0];
     if (row === undefined) return null;
     // bigint arrives as a string (or a BigInt, with a custom type parser); versions stay far below 2^53.
-    return { record: JSON.parse(row.record as string) as MfaRecord, version: Number(row.version) };
+    return { record: JSON.parse(row.record as string) as StoredMfaRecord, version: Number(row.version) };
   }
 
-  async put(userId: string, record: MfaRecord, expectedVersion: number | null): Promise<boolean> {
+  async put(userId: string, record: StoredMfaRecord, expectedVersion: number | null): Promise<boolean> {
     const key = userKey(userId);
     const json: unknown = JSON.stringify(record);
     if (typeof json !== 'string') throw new MfaError('invalid_argument', 'PostgresUserStore.put: the record must be a JSON object');

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { MfaError } from '../../errors.ts';
-import type { MfaRecord, UserStore, VersionedRecord } from '../types.ts';
+import type { StoredMfaRecord, UserStore, VersionedRecord } from '../types.ts';
 import { assertRedisClient, type RedisClient } from './client.ts';
 import { keyPrefix, userKey, type RedisStoreOptions } from './keys.ts';
 import { flag, PUT, runScript } from './scripts.ts';
@@ -76,10 +76,10 @@ export class RedisUserStore implements UserStore {
     if (!VERSION.test(version) || typeof json !== 'string') {
       throw new MfaError('store_contract', 'a Redis user record is damaged: no valid version or record');
     }
-    return { record: JSON.parse(json) as MfaRecord, version: Number(version) };
+    return { record: JSON.parse(json) as StoredMfaRecord, version: Number(version) };
   }
 
-  async put(userId: string, record: MfaRecord, expectedVersion: number | null): Promise<boolean> {
+  async put(userId: string, record: StoredMfaRecord, expectedVersion: number | null): Promise<boolean> {
     const key = userKey(this.#prefix, 'user', userId);
     // Serialised now: the caller may change the object while the write is in flight.
     const json: unknown = JSON.stringify(record);

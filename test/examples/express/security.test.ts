@@ -245,6 +245,7 @@ describe('the dev outbox', () => {
     const subjects = server.outbox.to(address).map((e) => e.subject);
     expect(subjects).toEqual([
       'Two-factor authentication is on',
+      'An authenticator app was added',
       'A recovery code was used',
       'New recovery codes',
       'Someone asked to remove your second factor',
