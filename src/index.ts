@@ -35,7 +35,8 @@ export {
 
 export { MfaService } from './service/mfa-service.ts';
 export type { MfaServiceOptions } from './service/options.ts';
-export type { MfaEvent, MfaEventType, ProofContext } from './service/events.ts';
+export type { MfaEvent, MfaEventType, ProofContext, DeviceForgottenCause } from './service/events.ts';
+export type { VerifyLoginOptions } from './service/login.ts';
 export type { BeginEnrollmentOptions } from './service/enrollment.ts';
 export type { BeginWebAuthnRegistrationOptions } from './service/webauthn-registration.ts';
 export type { WebAuthnPlugin, WebAuthnRegistration, WebAuthnAssertionCheck, WebAuthnCredentialRef } from './service/factors/webauthn-plugin.ts';
@@ -74,6 +75,10 @@ export type {
   UnlockResult,
   FactorKind,
   FactorInfo,
+  DeviceInfo,
+  RememberedDevice,
+  ForgetDeviceResult,
+  ForgetDevicesResult,
   LoginMethod,
   Attention,
   MfaChallenge,
@@ -102,4 +107,5 @@ export {
   type PendingWebAuthnRecord,
   type VersionedRecord,
   type EmailRecoveryRecord,
+  type DeviceRecord,
 } from './stores/index.ts';

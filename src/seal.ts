@@ -17,8 +17,8 @@ const SEALED_FORMAT = /^v1\.([0-9a-f]{8})\.([A-Za-z0-9_-]+)$/;
 const DEFAULT_PURPOSE = 'default';
 
 /** Purposes of the HMAC subkeys a {@link KeyRing} hands out. */
-export type MacPurpose = 'challenge' | 'recovery-code' | 'email-token' | 'step-up' | 'webauthn-challenge';
-const MAC_PURPOSES: readonly MacPurpose[] = ['challenge', 'recovery-code', 'email-token', 'step-up', 'webauthn-challenge'];
+export type MacPurpose = 'challenge' | 'recovery-code' | 'email-token' | 'step-up' | 'webauthn-challenge' | 'device-token';
+const MAC_PURPOSES: readonly MacPurpose[] = ['challenge', 'recovery-code', 'email-token', 'step-up', 'webauthn-challenge', 'device-token'];
 
 /**
  * Decodes a root key given as raw bytes, a hex string (only hex digits, even

@@ -98,11 +98,14 @@ export class ServiceContext {
    * Read–decide–compare-and-set, re-reading on a lost race, then run
    * `afterCommit` (whose failure is only reported) and emit the decision's events. `decide` must be free of
    * side effects other than idempotent ones: it may run several times.
+   * `first`: a record the caller has just read, used for the first attempt
+   * instead of reading again (the compare-and-set still names its version).
    */
   async update<T>(
     userId: string,
     decide: (record: MfaRecord, now: number) => Decision<T> | Promise<Decision<T>>,
     afterCommit?: () => Promise<void>,
+    first?: { record: MfaRecord; version: number } | null,
   ): Promise<T> {
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       if (attempt >= IMMEDIATE_RETRIES) {
@@ -110,7 +113,7 @@ export class ServiceContext {
         await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(attempt, 20)));
       }
       const now = this.now();
-      const current = await this.read(userId);
+      const current = attempt === 0 && first !== undefined ? first : await this.read(userId);
       const decision = await decide(current?.record ?? blankRecord(), now);
       if (decision.write !== null) {
         const written = await this.users.put(userId, decision.write, current?.version ?? null);

@@ -1,4 +1,5 @@
 import { assertUserId, type ServiceContext } from './context.ts';
+import { forgetAllEvents } from './devices.ts';
 import type { MfaEvent } from './events.ts';
 import { withProof } from './proof.ts';
 import { resetFactors } from './record.ts';
@@ -18,6 +19,7 @@ export async function disable(ctx: ServiceContext, userId: string, proof: Proof)
       if (record.emailRecovery?.status === 'pending' && record.emailRecovery.expiresAt > now) {
         events.push({ type: 'email_recovery.cancelled', userId, at: now, cause: 'mfa_disabled' });
       }
+      events.push(...forgetAllEvents(record, userId, now, 'mfa_disabled'));
       return { write: resetFactors(record), result: { ok: true, method }, events };
     },
     afterCommit: async () => {

@@ -8,6 +8,7 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { lengthPrefixed } from '../length-prefixed.ts';
 import { assertUserId, type ServiceContext } from './context.ts';
+import { forgetAllEvents } from './devices.ts';
 import type { MfaEvent } from './events.ts';
 import { activeLock, lockedResult } from './lock.ts';
 import { clearLock, isEnabled, resetFactors } from './record.ts';
@@ -62,7 +63,11 @@ export async function completeEmailRecovery(ctx: ServiceContext, userId: string,
     if (now >= pending.expiresAt) return { write: null, result: { ok: false, reason: 'expired' } };
     if (now < pending.notBefore) return { write: null, result: { ok: false, reason: 'too_early' } };
     // No lock can be active here: a lock cancels a pending recovery, and none can be requested while locked.
-    return { write: resetFactors(clearLock(record)), result: { ok: true }, events: [{ type: 'email_recovery.completed', userId, at: now }] };
+    return {
+      write: resetFactors(clearLock(record)),
+      result: { ok: true },
+      events: [{ type: 'email_recovery.completed', userId, at: now }, ...forgetAllEvents(record, userId, now, 'email_recovery')],
+    };
   }, async () => {
     await ctx.codes.clear(userId);
   });

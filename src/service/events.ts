@@ -1,5 +1,15 @@
 import type { FactorKind, ProofMethod } from './results.ts';
 
+/** Why remembered devices were forgotten. */
+export type DeviceForgottenCause =
+  | 'manual'
+  | 'evicted'
+  | 'token_reused'
+  | 'factor_removed'
+  | 'mfa_disabled'
+  | 'mfa_reset'
+  | 'email_recovery';
+
 /** Where a proof was asked for: a login or step-up challenge, or an action of a signed-in user. */
 export type ProofContext = 'login' | 'step_up' | 'disable' | 'regenerate' | 'add_factor' | 'remove_factor';
 
@@ -24,6 +34,8 @@ export type MfaEvent =
       factorId?: string;
       recoveryCodesRemaining: number;
     })
+  /** `startLogin` accepted a remembered browser's token (and rotated it). */
+  | (BaseEvent<'login.succeeded'> & { method: 'remembered_device'; deviceId: string })
   | (BaseEvent<'login.failed'> & {
       method: Exclude<ProofMethod, 'step_up'>;
       reason: 'invalid_code' | 'replayed' | 'invalid_credential';
@@ -51,6 +63,11 @@ export type MfaEvent =
   | (BaseEvent<'step_up.succeeded'> & { method: Exclude<ProofMethod, 'step_up'>; factorId?: string })
   /** A validly signed assertion whose counter did not increase: possibly a cloned authenticator. Refused. */
   | (BaseEvent<'webauthn.counter_regressed'> & { factorId: string })
+  | (BaseEvent<'device.remembered'> & { deviceId: string })
+  /** `deviceId` null: every device of the user at once. */
+  | (BaseEvent<'device.forgotten'> & { deviceId: string | null; cause: DeviceForgottenCause })
+  /** A token rotated away came back after the grace: a copied cookie? The device is forgotten. */
+  | (BaseEvent<'device.token_reused'> & { deviceId: string })
   /** Support reset the user's MFA (`resetMfa`). */
   | (BaseEvent<'mfa.reset'> & { actor: string; reason: string });
 

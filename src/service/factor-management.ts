@@ -7,6 +7,7 @@
 import { MfaError } from '../errors.ts';
 import type { FactorRecord, MfaRecord } from '../stores/types.ts';
 import { assertUserId, type Decision, type ServiceContext } from './context.ts';
+import { forgetAllEvents } from './devices.ts';
 import type { MfaEvent } from './events.ts';
 import { checkLabel, describeFactor } from './factors/factor.ts';
 import { activeLock, lockedResult } from './lock.ts';
@@ -123,14 +124,16 @@ export async function removeFactor(ctx: ServiceContext, userId: string, factorId
       const events: MfaEvent[] = [{ type: 'factor.removed', userId, at: now, factorId: factor.id, kind: factor.kind }];
       if (record.factors.length === 1) {
         clearCodes = true;
-        events.push({ type: 'mfa.disabled', userId, at: now, method });
+        events.push({ type: 'mfa.disabled', userId, at: now, method }, ...forgetAllEvents(record, userId, now, 'mfa_disabled'));
         if (record.emailRecovery?.status === 'pending' && record.emailRecovery.expiresAt > now) {
           events.push({ type: 'email_recovery.cancelled', userId, at: now, cause: 'mfa_disabled' });
         }
         return { write: resetFactors(record), result: { ok: true, state: 'registered', method }, events };
       }
+      // A browser remembered while the removed factor was there may have been remembered through it.
+      events.push(...forgetAllEvents(record, userId, now, 'factor_removed'));
       return {
-        write: { ...record, factors: record.factors.filter((f) => f.id !== factor.id), factorEpoch: record.factorEpoch + 1 },
+        write: { ...record, factors: record.factors.filter((f) => f.id !== factor.id), factorEpoch: record.factorEpoch + 1, devices: [] },
         result: { ok: true, state: 'enabled', method },
         events,
       };

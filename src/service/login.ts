@@ -4,36 +4,93 @@
  * creates the session only on `ok: true`). Challenges are signed and
  * stateless; single use comes from the record (spent ids, epoch).
  */
+import { MfaError } from '../errors.ts';
 import { openChallenge } from './challenge.ts';
 import { assertUserId, type ServiceContext } from './context.ts';
 import type { MfaEvent } from './events.ts';
+import { checkDeviceToken, deviceIdOf, deviceLabel, newDeviceToken, rememberDevice, rotateDevice } from './devices.ts';
 import { activeLock, lockedResult } from './lock.ts';
 import { issueChallenge, spendChallenge } from './mfa-challenge.ts';
 import { withProof } from './proof.ts';
 import { isEnabled } from './record.ts';
+import type { MfaRecord } from '../stores/types.ts';
 import type { Proof, StartLoginResult, VerifyLoginResult } from './results.ts';
 
 /** `MfaService.startLogin`. */
-export async function startLogin(ctx: ServiceContext, userId: string): Promise<StartLoginResult> {
+export async function startLogin(ctx: ServiceContext, userId: string, options: { deviceToken?: string } = {}): Promise<StartLoginResult> {
   assertUserId(userId);
+  const deviceToken = (options as { deviceToken?: unknown } | undefined)?.deviceToken;
   const now = ctx.now();
-  const record = (await ctx.read(userId))?.record;
+  const read = await ctx.read(userId);
+  const record = read?.record;
   if (!record) return { ok: true, mfaRequired: false };
   const lock = activeLock(record, now);
+  // A lock always wins, over a remembered device too.
   if (lock) return { ...lockedResult(lock), mfaRequired: true };
   if (!isEnabled(record)) return { ok: true, mfaRequired: false };
-  return issueChallenge(ctx, userId, record, now, 'login');
+  // Junk: a normal challenge, decided on this read alone.
+  if (deviceIdOf(deviceToken) === null) return issueChallenge(ctx, userId, record, now, 'login');
+  // A device token: accepted and rotated, or the alarm, in one compare-and-set write (starting from this read).
+  return ctx.update<StartLoginResult>(userId, (current, at) => {
+    const locked = activeLock(current, at);
+    if (locked) return { write: null, result: { ...lockedResult(locked), mfaRequired: true } };
+    if (!isEnabled(current)) return { write: null, result: { ok: true, mfaRequired: false } };
+    const check = checkDeviceToken(ctx, userId, current, deviceToken, at);
+    if (check.kind === 'live') {
+      const { token, hash } = newDeviceToken(ctx, userId, check.device.id);
+      return {
+        write: rotateDevice(current, check.device, hash, at),
+        result: { ok: true, mfaRequired: false, rememberedDevice: { id: check.device.id, token, expiresAt: check.device.expiresAt } },
+        events: [{ type: 'login.succeeded', userId, at, method: 'remembered_device', deviceId: check.device.id }],
+      };
+    }
+    if (check.kind === 'rotated' && check.alarm) {
+      // A token rotated away long ago came back: a copied cookie. The device is forgotten; the owner is told.
+      const next: MfaRecord = { ...current, devices: current.devices.filter((d) => d.id !== check.device.id) };
+      return {
+        write: next,
+        result: issueChallenge(ctx, userId, next, at, 'login'),
+        events: [
+          { type: 'device.token_reused', userId, at, deviceId: check.device.id },
+          { type: 'device.forgotten', userId, at, deviceId: check.device.id, cause: 'token_reused' },
+        ],
+      };
+    }
+    // Rotated within the grace (two tabs, a double submit, a burst), or unknown, expired, foreign: a normal challenge.
+    return { write: null, result: issueChallenge(ctx, userId, current, at, 'login') };
+  }, undefined, read);
+}
+
+/** Options of `MfaService.verifyLogin`. */
+export interface VerifyLoginOptions {
+  /** Remember this browser: the result carries `device` (its token for a cookie) and the next `startLogin` with it skips the second factor. */
+  rememberDevice?: { label?: string };
 }
 
 /** `MfaService.verifyLogin`. */
-export async function verifyLogin(ctx: ServiceContext, challenge: string, proof: Proof): Promise<VerifyLoginResult> {
+export async function verifyLogin(ctx: ServiceContext, challenge: string, proof: Proof, options: VerifyLoginOptions = {}): Promise<VerifyLoginResult> {
+  const remember: unknown = (options as VerifyLoginOptions | undefined)?.rememberDevice;
+  // Only an object asks to remember: `rememberDevice: checked && { label }` must never remember a browser when false.
+  const asked = remember !== undefined && remember !== null && remember !== false;
+  if (asked && (typeof remember !== 'object' || Array.isArray(remember))) {
+    throw new MfaError('invalid_argument', 'rememberDevice must be an object ({ label? })');
+  }
+  const label = asked ? deviceLabel(remember) : null;
   const claims = openChallenge(ctx.ring.macKeys('challenge'), challenge, 'login');
   if (claims === null) return { ok: false, reason: 'challenge_invalid' };
   if (claims.expiresAt <= ctx.now()) return { ok: false, reason: 'challenge_expired' };
   const userId = claims.userId;
+  const fresh = asked ? newDeviceToken(ctx, userId) : null;
   return withProof<VerifyLoginResult>(ctx, userId, proof, 'login', claims, {
-    onSuccess: (record, now, { method, factorId, remaining }) => {
+    onSuccess: (found, now, { method, factorId, remaining }) => {
       const events: MfaEvent[] = [];
+      let record = found;
+      let device: { id: string; token: string; expiresAt: number } | undefined;
+      if (fresh !== null) {
+        const remembered = rememberDevice(ctx, userId, record, fresh, label, now, events);
+        record = remembered.record;
+        device = { id: fresh.id, token: fresh.token, expiresAt: remembered.expiresAt };
+      }
       // The real owner just proved possession: a pending email recovery is cancelled.
       let emailRecovery = record.emailRecovery;
       if (emailRecovery?.status === 'pending' && emailRecovery.expiresAt > now) {
@@ -43,7 +100,14 @@ export async function verifyLogin(ctx: ServiceContext, challenge: string, proof:
       return {
         write: { ...record, emailRecovery, ...spendChallenge(record, claims, now) },
         // withProof never hands a step-up grant to a login.
-        result: { ok: true, userId, method: method as Exclude<typeof method, 'step_up'>, ...(factorId ? { factorId } : {}), recoveryCodesRemaining: remaining },
+        result: {
+          ok: true,
+          userId,
+          method: method as Exclude<typeof method, 'step_up'>,
+          ...(factorId ? { factorId } : {}),
+          recoveryCodesRemaining: remaining,
+          ...(device ? { device } : {}),
+        },
         events,
       };
     },

@@ -5,12 +5,16 @@ import { cancelEmailRecovery, completeEmailRecovery, requestEmailRecovery } from
 import { beginEnrollment, confirmEnrollment, type BeginEnrollmentOptions } from './enrollment.ts';
 import { listFactors, removeFactor, renameFactor } from './factor-management.ts';
 import { lock, unlock } from './lock.ts';
-import { startLogin, verifyLogin } from './login.ts';
+import { forgetDevice, forgetDevices, listDevices } from './devices.ts';
+import { startLogin, verifyLogin, type VerifyLoginOptions } from './login.ts';
 import type { MfaServiceOptions } from './options.ts';
 import { regenerateRecoveryCodes, revealRecoveryCodes } from './recovery-codes.ts';
 import type {
   BeginEnrollmentResult,
   BeginWebAuthnRegistrationResult,
+  DeviceInfo,
+  ForgetDeviceResult,
+  ForgetDevicesResult,
   FinishWebAuthnRegistrationResult,
   ListFactorsResult,
   RemoveFactorResult,
@@ -113,10 +117,12 @@ export class MfaService {
    * The host calls this after the password check. `mfaRequired: false`: the
    * host may create the session now. `mfaRequired: true`: no session yet;
    * keep `challenge` server-side and call {@link verifyLogin}. A locked user
-   * gets `ok: false` with `mfaRequired: true` too.
+   * gets `ok: false` with `mfaRequired: true` too. `deviceToken`: the
+   * remembered-browser cookie; a live one skips the second factor and comes
+   * back rotated in `rememberedDevice` (set the cookie again).
    */
-  startLogin(userId: string): Promise<StartLoginResult> {
-    return startLogin(this.#ctx, userId);
+  startLogin(userId: string, options: { deviceToken?: string } = {}): Promise<StartLoginResult> {
+    return startLogin(this.#ctx, userId, options);
   }
 
   /**
@@ -125,8 +131,23 @@ export class MfaService {
    * session id). The challenge is then spent; a pending email recovery is
    * cancelled, since the real owner just proved possession.
    */
-  verifyLogin(challenge: string, proof: Proof): Promise<VerifyLoginResult> {
-    return verifyLogin(this.#ctx, challenge, proof);
+  verifyLogin(challenge: string, proof: Proof, options: VerifyLoginOptions = {}): Promise<VerifyLoginResult> {
+    return verifyLogin(this.#ctx, challenge, proof, options);
+  }
+
+  /** The user's remembered browsers (never a token or its hash). */
+  listDevices(userId: string): Promise<DeviceInfo[]> {
+    return listDevices(this.#ctx, userId);
+  }
+
+  /** Forget one remembered browser: its token stops working. */
+  forgetDevice(userId: string, deviceId: string): Promise<ForgetDeviceResult> {
+    return forgetDevice(this.#ctx, userId, deviceId);
+  }
+
+  /** Forget every remembered browser, e.g. on a password change. */
+  forgetDevices(userId: string): Promise<ForgetDevicesResult> {
+    return forgetDevices(this.#ctx, userId);
   }
 
   /** Turn MFA off after a valid proof: every factor, the replay state and the codes are gone. */

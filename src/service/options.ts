@@ -33,6 +33,15 @@ export interface MfaServiceOptions {
   webauthn?: WebAuthnPlugin;
   /** How long a step-up grant from `verifyStepUp` lasts ("sudo mode"). Default 10 min, 1 min..1 h. */
   stepUpTtlMs?: number;
+  /** Remembered browsers (`verifyLogin(..., { rememberDevice: {} })`). */
+  rememberDevice?: {
+    /** How long a device skips the second factor. Default 30 days, 1 min..400 days. */
+    ttlMs?: number;
+    /** Devices per user; past this the oldest is forgotten. Default 10, 1..100. */
+    maxDevices?: number;
+    /** A token rotated away less than this ago gets a normal challenge without alarm (two tabs, a double submit). Default 60 s, 0..10 min. */
+    reuseGraceMs?: number;
+  };
   lockout?: {
     /** Consecutive failures that lock the account. Default 5. */
     maxFailures?: number;
@@ -72,6 +81,9 @@ export interface ResolvedOptions {
   challengeTtlMs: number;
   webauthn: WebAuthnPlugin | null;
   stepUpTtlMs: number;
+  deviceTtlMs: number;
+  maxDevices: number;
+  deviceReuseGraceMs: number;
   maxFailures: number;
   lockBaseMs: number;
   lockMaxMs: number;
@@ -137,6 +149,7 @@ export function resolveOptions(options: MfaServiceOptions): ResolvedOptions {
   const hardLimit = integer(lockout.hardLimit, 'lockout.hardLimit', 100, 1, 100);
   if (hardLimit < maxFailures) fail('lockout.hardLimit', 'at least lockout.maxFailures');
 
+  const remember = optionalObject(options.rememberDevice, 'rememberDevice');
   const recovery = optionalObject(options.recovery, 'recovery');
   const codeCount = integer(recovery.codeCount, 'recovery.codeCount', 10, 1, 100);
   const emailDelayMs = integer(recovery.emailDelayMs, 'recovery.emailDelayMs', DAY, 0, 365 * DAY);
@@ -154,6 +167,9 @@ export function resolveOptions(options: MfaServiceOptions): ResolvedOptions {
     challengeTtlMs: integer(options.challengeTtlMs, 'challengeTtlMs', 5 * MINUTE, 1000, DAY),
     webauthn: webauthnPlugin(options.webauthn),
     stepUpTtlMs: integer(options.stepUpTtlMs, 'stepUpTtlMs', 10 * MINUTE, MINUTE, HOUR),
+    deviceTtlMs: integer(remember.ttlMs, 'rememberDevice.ttlMs', 30 * DAY, MINUTE, 400 * DAY),
+    maxDevices: integer(remember.maxDevices, 'rememberDevice.maxDevices', 10, 1, 100),
+    deviceReuseGraceMs: integer(remember.reuseGraceMs, 'rememberDevice.reuseGraceMs', MINUTE, 0, 10 * MINUTE),
     maxFailures,
     lockBaseMs,
     lockMaxMs,

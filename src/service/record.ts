@@ -21,6 +21,7 @@ function noFactors() {
     recoveryCodesCreatedAt: null,
     spentChallenges: [],
     emailRecovery: null,
+    devices: [],
   } satisfies Partial<MfaRecord>;
 }
 
@@ -59,9 +60,9 @@ export function isEnabled(record: MfaRecord): boolean {
 
 /**
  * The record with every trace of the second factor removed: back to
- * `registered`. The lock fields stay, the recovery-code generation keeps
- * counting, and both epochs move on so every open challenge and step-up
- * grant dies.
+ * `registered`; remembered browsers are forgotten too. The lock fields stay,
+ * the recovery-code generation keeps counting, and both epochs move on so
+ * every open challenge and step-up grant dies.
  */
 export function resetFactors(record: MfaRecord): MfaRecord {
   return { ...record, ...noFactors(), challengeEpoch: record.challengeEpoch + 1, factorEpoch: record.factorEpoch + 1 };
@@ -84,7 +85,8 @@ export function clearLock(record: MfaRecord): MfaRecord {
  * record is written back (on the next change).
  */
 export function upgradeRecord(stored: StoredMfaRecord): MfaRecord {
-  if (stored.schema === 2) return stored;
+  // (Layout-2 records written before remembered devices existed have no `devices`.)
+  if (stored.schema === 2) return stored.devices ? stored : { ...stored, devices: [] };
   const v1: MfaRecordV1 = stored;
   const factors: FactorRecord[] = [];
   if (v1.state === 'enabled' && v1.secret !== null) {
@@ -128,6 +130,7 @@ export function upgradeRecord(stored: StoredMfaRecord): MfaRecord {
     spentChallenges: v1.spentChallenges,
     factorEpoch: 0,
     emailRecovery: v1.emailRecovery,
+    devices: [],
   };
 }
 

@@ -1,5 +1,6 @@
 import { MfaError } from '../errors.ts';
 import { assertUserId, type ServiceContext } from './context.ts';
+import { forgetAllEvents } from './devices.ts';
 import type { MfaEvent } from './events.ts';
 import { clearLock, resetFactors } from './record.ts';
 import type { ResetMfaResult } from './results.ts';
@@ -26,6 +27,7 @@ export async function resetMfa(ctx: ServiceContext, userId: string, options: { a
     if (record.emailRecovery?.status === 'pending' && record.emailRecovery.expiresAt > now) {
       events.push({ type: 'email_recovery.cancelled', userId, at: now, cause: 'mfa_reset' });
     }
+    events.push(...forgetAllEvents(record, userId, now, 'mfa_reset'));
     events.push({ type: 'mfa.reset', userId, at: now, actor, reason });
     return { write: resetFactors(clearLock(record)), result: { ok: true }, events };
   }, async () => {

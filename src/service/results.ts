@@ -180,9 +180,18 @@ export interface MfaChallenge {
   webauthn?: PublicKeyCredentialRequestOptionsJSON;
 }
 
+/** A remembered browser's new token: set it as the device cookie (the old one is dead). */
+export interface RememberedDevice {
+  id: string;
+  /** Secret: keep it in an httpOnly cookie, never log it. */
+  token: string;
+  expiresAt: number;
+}
+
 /** Result of `startLogin`: whether the host may create a session now, or must ask for the second factor. */
 export type StartLoginResult =
-  | { ok: true; mfaRequired: false }
+  /** `rememberedDevice`: a remembered browser's token was accepted and rotated; replace the cookie. */
+  | { ok: true; mfaRequired: false; rememberedDevice?: RememberedDevice }
   | MfaChallenge
   /** `mfaRequired: true` is set here too, so `if (!r.mfaRequired) createSession()` can never let a locked user in. */
   | (LockedFailure & { mfaRequired: true });
@@ -196,10 +205,27 @@ export type VerifyLoginResult =
       /** The factor that answered (absent for a recovery code). */
       factorId?: string;
       recoveryCodesRemaining: number;
+      /** Present when `rememberDevice` was asked for: the new device's token for the cookie. */
+      device?: RememberedDevice;
     }
   | ProofFailureResult
   | LockedFailure
   | Failure<'challenge_invalid' | 'challenge_expired'>;
+
+/** A remembered browser as listed to its owner (never the token or its hash). */
+export interface DeviceInfo {
+  id: string;
+  label: string | null;
+  createdAt: number;
+  lastUsedAt: number | null;
+  expiresAt: number;
+}
+
+/** Result of `forgetDevice`. */
+export type ForgetDeviceResult = { ok: true } | Failure<'not_found'>;
+
+/** Result of `forgetDevices`: how many were forgotten. */
+export type ForgetDevicesResult = { ok: true; count: number };
 
 /** Result of `startStepUp`: a challenge like a login's, or why none can be issued. */
 export type StartStepUpResult = MfaChallenge | Failure<'not_enrolled'> | (LockedFailure & { mfaRequired: true });

@@ -1,4 +1,5 @@
 export type {
+  DeviceRecord,
   EmailRecoveryRecord,
   FactorRecord,
   MfaRecord,

@@ -80,6 +80,27 @@ export interface PendingWebAuthnRecord {
 }
 
 /**
+ * A remembered browser ("don't ask again on this device"). The token itself
+ * is never stored: only a keyed hash of it, bound to the user and device.
+ * Each use rotates it; a token twofold issued for the device but no longer
+ * live (its tag says so) is a rotated-away one: within the grace after the
+ * last rotation a double submit, later a copied cookie.
+ */
+export interface DeviceRecord {
+  /** Random, URL-safe; also the first part of the token. */
+  id: string;
+  label: string | null;
+  /** HMAC-SHA256 (base64url) of the live token. */
+  tokenHash: string;
+  /** When the last rotation happened (ms), or null. */
+  rotatedAt: number | null;
+  createdAt: number;
+  lastUsedAt: number | null;
+  /** The device stops skipping the second factor at this instant. */
+  expiresAt: number;
+}
+
+/**
  * One user's MFA record, exactly as the service hands it to a {@link UserStore}.
  * A plain JSON-safe object (strings, finite numbers, booleans, null, arrays,
  * objects): adapters may store it as JSON. Secrets inside are sealed
@@ -131,6 +152,8 @@ export interface MfaRecord {
   /** Incremented on every factor change, disable, reset and lock: every step-up grant issued before dies. */
   factorEpoch: number;
   emailRecovery: EmailRecoveryRecord | null;
+  /** Remembered browsers, oldest first. */
+  devices: DeviceRecord[];
 }
 
 /**

@@ -912,6 +912,54 @@ export function runStoreConformance(options: StoreConformanceOptions): void {
         const refused = results.filter((result) => !result.ok && result.reason === 'invalid_credential').length;
         expect(refused).toBe(Math.min(concurrency - 1, 99));
       });
+
+      contract(`${concurrency} parallel startLogin with one remembered-device token: exactly one skips the second factor with a new token; after the grace the old token forgets the device once`, async (stores) => {
+        let now = START;
+        const events: Array<{ type: string; cause?: string }> = [];
+        const mfa = new MfaService({
+          issuer: 'Conformance',
+          secretKey: randomBytes(32),
+          users: stores.users,
+          recoveryCodes: stores.recoveryCodes,
+          now: () => now,
+          onEvent: (event) => {
+            events.push(event);
+          },
+        });
+        const begun = await mfa.beginEnrollment('alice', { accountName: 'alice@example.com' });
+        if (!begun.ok) throw new Error(`beginEnrollment failed: ${begun.reason}`);
+        expect(await mfa.confirmEnrollment('alice', generateTotp(begun.secret, { now }))).toMatchObject({ ok: true });
+        now += STEP_MS;
+        const started = await mfa.startLogin('alice');
+        if (!started.ok || !started.mfaRequired) throw new Error('startLogin did not issue a challenge');
+        const verified = await mfa.verifyLogin(started.challenge, { totp: generateTotp(begun.secret, { now }) }, { rememberDevice: { label: 'Firefox — « maison »' } });
+        if (!verified.ok || !verified.device) throw new Error('verifyLogin did not remember the device');
+        const { id, token } = verified.device;
+        expect(await mfa.listDevices('alice')).toMatchObject([{ id, label: 'Firefox — « maison »' }]);
+        expect(JSON.stringify(await stores.users.get('alice'))).not.toContain(token);
+
+        const results = await parallel(concurrency, () => mfa.startLogin('alice', { deviceToken: token }));
+        const skipped = results.filter((result) => result.ok && !result.mfaRequired);
+        expect(skipped).toHaveLength(1);
+        const rotated = (skipped[0] as { rememberedDevice?: { id: string; token: string } }).rememberedDevice;
+        expect(rotated?.id).toBe(id);
+        expect(typeof rotated?.token).toBe('string');
+        expect(rotated!.token).not.toBe(token);
+        // Every other call found the token rotated away a moment ago: a normal challenge, no alarm.
+        for (const result of results) if (result !== skipped[0]) expect(result).toMatchObject({ ok: true, mfaRequired: true, challenge: expect.any(String) });
+        expect(events.filter((e) => e.type === 'device.token_reused')).toEqual([]);
+        expect((await mfa.listDevices('alice')).map((d) => d.id)).toEqual([id]);
+        expect(await mfa.startLogin('alice', { deviceToken: rotated!.token })).toMatchObject({ ok: true, mfaRequired: false, rememberedDevice: { id } });
+
+        // Later than the grace (60 s) the old token is a copy: the device is forgotten, once.
+        now += 60_001;
+        const reused = await parallel(Math.min(concurrency, 20), () => mfa.startLogin('alice', { deviceToken: token }));
+        for (const result of reused) expect(result).toMatchObject({ ok: true, mfaRequired: true });
+        expect(events.filter((e) => e.type === 'device.token_reused')).toHaveLength(1);
+        expect(events.filter((e) => e.type === 'device.forgotten')).toMatchObject([{ cause: 'token_reused' }]);
+        expect(await mfa.listDevices('alice')).toEqual([]);
+        expect(((await stores.users.get('alice'))?.record as MfaRecord).devices).toEqual([]);
+      });
     });
   });
 }

@@ -82,6 +82,17 @@ export function sampleRecord(overrides: Partial<MfaRecord> = {}): MfaRecord {
       expiresAt: 1_700_259_200_000,
       status: 'pending',
     },
+    devices: [
+      {
+        id: 'Dv4kQ9b0cXo3mZrUeY1TgA',
+        label: 'Firefox on Linux — « maison »',
+        tokenHash: 'Wn3Hc1yN6bq3Zp0LxR7kV2mA9sT4uE8iO5fJ1dG6hY0',
+        rotatedAt: null,
+        createdAt: 1_700_000_000_789,
+        lastUsedAt: 1_700_000_500_000,
+        expiresAt: 1_702_592_000_789,
+      },
+    ],
     ...overrides,
   };
 }

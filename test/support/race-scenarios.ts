@@ -371,3 +371,131 @@ export async function clonedKeySameCounterOnTwoServices(engine: InProcessEngine,
   }
   return { bed, userId, factorId, key };
 }
+
+// ---- Remembered devices: one live token raced on two app servers, then a copy of it ----
+
+/** Parallel presentations of a rotated-away token after the grace, in {@link reusedDeviceTokenOnTwoServices}. */
+export const DEVICE_REUSERS = 20;
+/** The default `rememberDevice.reuseGraceMs`. */
+const DEVICE_GRACE_MS = 60 * SECOND;
+
+type StartLoginResult = Awaited<ReturnType<MfaService['startLogin']>>;
+
+/** Two app servers (TOTP, no plugin) on one engine, a clock only the test moves, and every event of both. */
+export class TwoDeviceServers {
+  readonly secretKey = randomBytes(32).toString('hex');
+  now = T0;
+  readonly events: MfaEvent[] = [];
+  readonly servers: [MfaService, MfaService];
+
+  constructor(readonly engine: InProcessEngine) {
+    this.servers = [this.service(0), this.service(1)];
+  }
+
+  service(connection: 0 | 1): MfaService {
+    return new MfaService({
+      issuer: 'Race',
+      secretKey: this.secretKey,
+      ...this.engine.stores(connection),
+      now: () => this.now,
+      onEvent: (event) => {
+        this.events.push(event);
+      },
+    });
+  }
+
+  /** A user enrolled through the first server who then logged in with a code on the second, remembering the browser. */
+  async rememberedUser(): Promise<{ userId: string; secret: string; device: { id: string; token: string; expiresAt: number } }> {
+    const userId = `device-racer-${++userCounter}-${randomBytes(4).toString('hex')}`;
+    const [a, b] = this.servers;
+    const begun = ok(await a.beginEnrollment(userId, { accountName: 'racer@example.com' }));
+    ok(await a.confirmEnrollment(userId, codeAt(begun.secret, this.now)));
+    ok(await a.revealRecoveryCodes(userId));
+    this.now += STEP;
+    const started = await b.startLogin(userId);
+    if (!started.ok || !started.mfaRequired) throw new Error(`startLogin: ${JSON.stringify(started)}`);
+    const verified = ok(await b.verifyLogin(started.challenge, { totp: codeAt(begun.secret, this.now) }, { rememberDevice: { label: 'Racer' } }));
+    expect(verified.device).toBeDefined();
+    this.now += STEP;
+    return { userId, secret: begun.secret, device: verified.device! };
+  }
+
+  /** `count` startLogin calls with one device token, all at once, on the two servers in turn. */
+  race(userId: string, deviceToken: string, count: number): Promise<StartLoginResult[]> {
+    return Promise.all(Array.from({ length: count }, (_, i) => this.servers[i % 2]!.startLogin(userId, { deviceToken })));
+  }
+
+  async record(userId: string) {
+    return (await this.engine.stores(1).users.get(userId))?.record as MfaRecord | undefined;
+  }
+
+  eventsSince(from: number, type: MfaEvent['type']): MfaEvent[] {
+    return this.events.slice(from).filter((e) => e.type === type);
+  }
+}
+
+/** A normal login challenge, the shape startLogin gives without a token. */
+function expectNormalChallenge(result: StartLoginResult): void {
+  expect(result, JSON.stringify(result)).toMatchObject({ ok: true, mfaRequired: true, challenge: expect.any(String), methods: ['totp', 'recovery_code'] });
+  expect((result as { rememberedDevice?: unknown }).rememberedDevice).toBeUndefined();
+}
+
+/**
+ * {@link RACERS} startLogin calls with the SAME live device token on two
+ * services at once: exactly one skips the second factor, with a new token
+ * (the rotation is its compare-and-set write); every other call finds the
+ * token rotated away within the grace and gets a normal challenge, with no
+ * alarm. The device stays remembered and the new token works afterwards.
+ */
+export async function oneDeviceTokenOnTwoServices(engine: InProcessEngine) {
+  const bed = new TwoDeviceServers(engine);
+  const { userId, secret, device } = await bed.rememberedUser();
+  const from = bed.events.length;
+  const results = await bed.race(userId, device.token, RACERS);
+  const skipped = results.filter((r) => r.ok && !r.mfaRequired);
+  expect(skipped, JSON.stringify(results.map((r) => (r.ok ? r.mfaRequired : r.reason)))).toHaveLength(1);
+  const rotated = (skipped[0] as { rememberedDevice?: { id: string; token: string; expiresAt: number } }).rememberedDevice!;
+  expect(rotated).toMatchObject({ id: device.id, expiresAt: device.expiresAt });
+  expect(rotated.token).toEqual(expect.any(String));
+  expect(rotated.token).not.toBe(device.token);
+  const challenged = results.filter((r) => r !== skipped[0]);
+  expect(challenged).toHaveLength(RACERS - 1);
+  for (const result of challenged) expectNormalChallenge(result);
+  expect(bed.eventsSince(from, 'login.succeeded')).toEqual([{ type: 'login.succeeded', userId, at: bed.now, method: 'remembered_device', deviceId: device.id }]);
+  expect(bed.eventsSince(from, 'device.token_reused')).toEqual([]);
+  expect(bed.eventsSince(from, 'device.forgotten')).toEqual([]);
+  // Still remembered, once, with the winner's token.
+  expect((await bed.servers[1].listDevices(userId)).map((d) => d.id)).toEqual([device.id]);
+  expect((await bed.record(userId))!.devices).toHaveLength(1);
+  // The losers' challenges are normal ones: the second factor completes a login.
+  const challenge = (challenged[0] as { challenge: string }).challenge;
+  expect(ok(await bed.servers[1].verifyLogin(challenge, { totp: codeAt(secret, bed.now) }))).toMatchObject({ userId, method: 'totp' });
+  // The new token works afterwards (and rotates again).
+  const next = await bed.servers[1].startLogin(userId, { deviceToken: rotated.token });
+  expect(next).toMatchObject({ ok: true, mfaRequired: false, rememberedDevice: { id: device.id } });
+  const latest = (next as { rememberedDevice: { token: string } }).rememberedDevice.token;
+  return { bed, userId, device, rotated, latest };
+}
+
+/**
+ * After {@link oneDeviceTokenOnTwoServices}, the raced (rotated-away) token
+ * comes back later than the grace, {@link DEVICE_REUSERS} times at once on
+ * the two services: a copied cookie. Every call gets a normal challenge; the
+ * alarm (`device.token_reused`, `device.forgotten` cause `token_reused`) is
+ * raised exactly once, and the device is gone: the latest token dies too.
+ */
+export async function reusedDeviceTokenOnTwoServices(engine: InProcessEngine) {
+  const { bed, userId, device, latest } = await oneDeviceTokenOnTwoServices(engine);
+  bed.now += DEVICE_GRACE_MS + 1;
+  const from = bed.events.length;
+  const results = await bed.race(userId, device.token, DEVICE_REUSERS);
+  for (const result of results) expectNormalChallenge(result);
+  expect(bed.eventsSince(from, 'device.token_reused')).toEqual([{ type: 'device.token_reused', userId, at: bed.now, deviceId: device.id }]);
+  expect(bed.eventsSince(from, 'device.forgotten')).toEqual([{ type: 'device.forgotten', userId, at: bed.now, deviceId: device.id, cause: 'token_reused' }]);
+  expect(bed.eventsSince(from, 'login.succeeded')).toEqual([]);
+  expect(await bed.servers[0].listDevices(userId)).toEqual([]);
+  expect((await bed.record(userId))!.devices).toEqual([]);
+  expectNormalChallenge(await bed.servers[0].startLogin(userId, { deviceToken: latest }));
+  expect(bed.eventsSince(from, 'device.token_reused')).toHaveLength(1);
+  return { bed, userId, device };
+}

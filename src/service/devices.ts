@@ -1,0 +1,183 @@
+/**
+ * Remembered browsers ("don't ask again on this device", DESIGN §6.3).
+ *
+ * A device token is `<device id>.<256 random bits>.<tag>` (base64url; the
+ * tag is a MAC of the rest bound to the user and the device, so a token
+ * twofold issued is told from junk without storing it); the record keeps
+ * only an HMAC of the live token bound to the user and the device. Every use
+ * rotates it in the same compare-and-set write that accepts it, so a copied
+ * cookie and the real one cannot both keep working: whichever is used second
+ * presents a rotated-away token (however many rotations ago: its tag still
+ * verifies). Within `reuseGraceMs` of the last rotation that is a double
+ * submit or a second tab (a normal challenge, no alarm); later it is a copy,
+ * and the device is forgotten with `device.token_reused`.
+ * Anything else unknown, expired or malformed simply gets a normal
+ * challenge. A lock always wins over a device.
+ */
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { lengthPrefixed } from '../length-prefixed.ts';
+import type { DeviceRecord, MfaRecord } from '../stores/types.ts';
+import { assertUserId, type ServiceContext } from './context.ts';
+import type { DeviceForgottenCause, MfaEvent } from './events.ts';
+import { checkLabel } from './factors/factor.ts';
+import { MfaError } from '../errors.ts';
+import type { DeviceInfo, ForgetDeviceResult, ForgetDevicesResult } from './results.ts';
+
+/** `<22-char id>.<43-char secret>.<22-char tag>`; anything else is not even looked at. */
+const TOKEN = /^([A-Za-z0-9_-]{22})\.([A-Za-z0-9_-]{43})\.([A-Za-z0-9_-]{22})$/;
+const TOKEN_LENGTH = 89;
+const TAG_BYTES = 16;
+
+/**
+ * HMAC-SHA256 over (user, device, secret). The record stores all of it (the
+ * live token's hash); the token carries its first 128 bits as a tag, which
+ * proves twofold issued the token for this user and device even after the
+ * record has moved on to a newer one. A dump of the record gives the tag of
+ * the live token but never a secret that produces it.
+ */
+function digestOf(key: Uint8Array, userId: string, deviceId: string, secret: string): Buffer {
+  return createHmac('sha256', key).update(lengthPrefixed([userId, deviceId, secret])).digest();
+}
+
+/** A fresh token for device `id` (a new device when omitted); the record gets only the hash. */
+export function newDeviceToken(ctx: ServiceContext, userId: string, id = randomBytes(16).toString('base64url')): { id: string; token: string; hash: string } {
+  const [key] = ctx.ring.macKeys('device-token');
+  const secret = randomBytes(32).toString('base64url');
+  const digest = digestOf(key!, userId, id, secret);
+  return { id, token: `${id}.${secret}.${digest.subarray(0, TAG_BYTES).toString('base64url')}`, hash: digest.toString('base64url') };
+}
+
+/** The device id a well-formed token names, or null. Never throws, whatever `token` is. */
+export function deviceIdOf(token: unknown): string | null {
+  if (typeof token !== 'string' || token.length !== TOKEN_LENGTH) return null;
+  const match = TOKEN.exec(token);
+  return match === null ? null : match[1]!;
+}
+
+/**
+ * What the token is to the device: its live token (the digest equals the
+ * stored hash), one twofold issued for it and rotated away since (the tag
+ * verifies), or neither. One HMAC per key of the ring; every key is tried and
+ * every comparison is constant time.
+ */
+function classify(ctx: ServiceContext, userId: string, device: DeviceRecord, token: string): 'live' | 'issued' | 'unknown' {
+  const [, id, secret, tag] = TOKEN.exec(token)!;
+  const stored = Buffer.from(device.tokenHash, 'base64url');
+  const given = Buffer.from(tag!, 'base64url');
+  let live = false;
+  let issued = false;
+  for (const key of ctx.ring.macKeys('device-token')) {
+    const digest = digestOf(key, userId, id!, secret!);
+    if (digest.length === stored.length && timingSafeEqual(digest, stored)) live = true;
+    if (given.length === TAG_BYTES && timingSafeEqual(digest.subarray(0, TAG_BYTES), given)) issued = true;
+  }
+  return live ? 'live' : issued ? 'issued' : 'unknown';
+}
+
+/** What a presented token is to this record. */
+export type DeviceTokenCheck =
+  | { kind: 'live'; device: DeviceRecord }
+  /** A rotated-away token: within the grace (`alarm: false`) or a copy (`alarm: true`). */
+  | { kind: 'rotated'; device: DeviceRecord; alarm: boolean }
+  | { kind: 'unknown' };
+
+export function checkDeviceToken(ctx: ServiceContext, userId: string, record: MfaRecord, token: unknown, now: number): DeviceTokenCheck {
+  const id = deviceIdOf(token);
+  if (id === null) return { kind: 'unknown' };
+  const device = record.devices.find((d) => d.id === id);
+  if (device === undefined || device.expiresAt <= now) return { kind: 'unknown' };
+  const kind = classify(ctx, userId, device, token as string);
+  if (kind === 'live') return { kind: 'live', device };
+  // Not the live token, yet issued for this device: rotated away, by the last rotation or an earlier one
+  // (keeping only the last replaced hash would let a copy used twice in a row hide). Its rotation was no later than the last.
+  if (kind === 'issued') {
+    const alarm = device.rotatedAt === null || now - device.rotatedAt > ctx.options.deviceReuseGraceMs;
+    return { kind: 'rotated', device, alarm };
+  }
+  return { kind: 'unknown' };
+}
+
+/** The record after `device`'s token was accepted: rotated (the old one is dead) and its use noted. */
+export function rotateDevice(record: MfaRecord, device: DeviceRecord, newHash: string, now: number): MfaRecord {
+  return {
+    ...record,
+    devices: record.devices.map((d) =>
+      d.id === device.id ? { ...d, tokenHash: newHash, rotatedAt: now, lastUsedAt: now } : d,
+    ),
+  };
+}
+
+/** The record with a new remembered device (past `maxDevices`, the oldest are forgotten), and its events. */
+export function rememberDevice(
+  ctx: ServiceContext,
+  userId: string,
+  record: MfaRecord,
+  fresh: { id: string; hash: string },
+  label: string | null,
+  now: number,
+  events: MfaEvent[],
+): { record: MfaRecord; expiresAt: number } {
+  const expiresAt = now + ctx.options.deviceTtlMs;
+  // Expired devices are dropped silently; they can do nothing any more.
+  let devices = record.devices.filter((d) => d.expiresAt > now);
+  devices.push({ id: fresh.id, label, tokenHash: fresh.hash, rotatedAt: null, createdAt: now, lastUsedAt: now, expiresAt });
+  events.push({ type: 'device.remembered', userId, at: now, deviceId: fresh.id });
+  while (devices.length > ctx.options.maxDevices) {
+    const [oldest, ...rest] = devices;
+    events.push({ type: 'device.forgotten', userId, at: now, deviceId: oldest!.id, cause: 'evicted' });
+    devices = rest;
+  }
+  return { record: { ...record, devices }, expiresAt };
+}
+
+/**
+ * Events for forgetting every device of `record` (the caller writes the
+ * record without them), or none when there were none.
+ */
+export function forgetAllEvents(record: MfaRecord, userId: string, now: number, cause: DeviceForgottenCause): MfaEvent[] {
+  return record.devices.some((d) => d.expiresAt > now) ? [{ type: 'device.forgotten', userId, at: now, deviceId: null, cause }] : [];
+}
+
+/** The label a host passes with `rememberDevice`, checked like a factor's. */
+export function deviceLabel(options: unknown): string | null {
+  const label = (options as { label?: unknown } | undefined)?.label;
+  if (label === undefined || label === null) return null;
+  const checked = checkLabel(label);
+  if (checked === null) throw new MfaError('invalid_argument', 'rememberDevice.label must be 1 to 64 characters without control characters');
+  return checked;
+}
+
+/** `MfaService.listDevices`: live ones, never the token or its hash. */
+export async function listDevices(ctx: ServiceContext, userId: string): Promise<DeviceInfo[]> {
+  assertUserId(userId);
+  const now = ctx.now();
+  const record = (await ctx.read(userId))?.record;
+  if (!record) return [];
+  return record.devices
+    .filter((d) => d.expiresAt > now)
+    .map(({ id, label, createdAt, lastUsedAt, expiresAt }) => ({ id, label, createdAt, lastUsedAt, expiresAt }));
+}
+
+/** `MfaService.forgetDevice`. */
+export async function forgetDevice(ctx: ServiceContext, userId: string, deviceId: string): Promise<ForgetDeviceResult> {
+  assertUserId(userId);
+  return ctx.update<ForgetDeviceResult>(userId, (record, now) => {
+    const device = typeof deviceId === 'string' ? record.devices.find((d) => d.id === deviceId && d.expiresAt > now) : undefined;
+    if (device === undefined) return { write: null, result: { ok: false, reason: 'not_found' } };
+    return {
+      write: { ...record, devices: record.devices.filter((d) => d.id !== device.id) },
+      result: { ok: true },
+      events: [{ type: 'device.forgotten', userId, at: now, deviceId: device.id, cause: 'manual' }],
+    };
+  });
+}
+
+/** `MfaService.forgetDevices`: every device, e.g. on a password change. */
+export async function forgetDevices(ctx: ServiceContext, userId: string): Promise<ForgetDevicesResult> {
+  assertUserId(userId);
+  return ctx.update<ForgetDevicesResult>(userId, (record, now) => {
+    const count = record.devices.filter((d) => d.expiresAt > now).length;
+    if (record.devices.length === 0) return { write: null, result: { ok: true, count: 0 } };
+    return { write: { ...record, devices: [] }, result: { ok: true, count }, events: forgetAllEvents(record, userId, now, 'manual') };
+  });
+}
