@@ -11,10 +11,17 @@
  * - sessions end after 8 h idle and 7 days after sign-in . sessions.ts
  * - other sessions ended when MFA is turned on or off, or
  *   the password is reset ................................ onEvent below, sessions.ts, routes/password-reset.ts
- * - the password again before MFA setup and before
- *   cancelling an email recovery (a stolen cookie is not
- *   enough); wrong ones counted .......................... reauth.ts
- * - security headers and CSP (helmet) .................... below
+ * - the password again before the first factor (app or
+ *   key) and before cancelling an email recovery (a
+ *   stolen cookie is not enough); wrong ones counted ...... reauth.ts
+ * - a fresh second factor (step-up, "sudo mode") before
+ *   turning MFA off, new recovery codes, removing a
+ *   factor or adding one; the grant kept server-side,
+ *   the session id rotated, return paths allow-listed .... step-up.ts, routes/step-up.ts
+ * - security keys bound to the public URL (rpId = its
+ *   host, origins = [it]), never to the Host header ....... relying-party.ts
+ * - security headers and CSP (helmet): scripts only from
+ *   this origin, no inline script or handler .............. below, public/webauthn.js
  * - rate limit on the password and code forms ............ below
  * - passwords: scrypt, random salt, constant-time compare,
  *   same work and words for unknown users ................ accounts.ts, routes/login.ts
@@ -33,6 +40,8 @@ import { rateLimit } from 'express-rate-limit';
 import session from 'express-session';
 import helmet from 'helmet';
 import { createServer, type Server } from 'node:http';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MemoryRecoveryCodeStore, MemoryUserStore, MfaService, type MfaEvent, type RecoveryCodeStore, type UserStore } from 'twofold';
 import { Accounts, type ScryptCost } from './accounts.ts';
@@ -42,14 +51,18 @@ import { emailForEvent } from './emails.ts';
 import { PublicOrigin } from './links.ts';
 import { Outbox } from './outbox.ts';
 import { sendPage } from './page.ts';
+import { relyingParty } from './relying-party.ts';
 import { accountRoutes } from './routes/account.ts';
 import { devRoutes } from './routes/dev.ts';
 import { enrollmentRoutes } from './routes/enrollment.ts';
+import { keyRoutes } from './routes/keys.ts';
 import { loginRoutes } from './routes/login.ts';
 import { passwordResetRoutes } from './routes/password-reset.ts';
 import { recoverRoutes } from './routes/recover.ts';
 import { signupRoutes } from './routes/signup.ts';
+import { stepUpRoutes } from './routes/step-up.ts';
 import { enforceSessionGeneration, enforceSessionLifetime, sessionMiddleware } from './sessions.ts';
+import { SIMPLEWEBAUTHN_BROWSER_PATH } from './views/layout.ts';
 import { homePage, messagePage } from './views/pages.ts';
 
 export interface CreateAppOptions {
@@ -103,6 +116,18 @@ const HOUR = 3_600_000;
 /** After the waiting period the emailed link stays usable this long. */
 const EMAIL_RECOVERY_WINDOW_MS = 48 * HOUR;
 
+/**
+ * @simplewebauthn/browser's UMD bundle (global `SimpleWebAuthnBrowser`), served
+ * as a same-origin file: no CDN, so the CSP stays script-src 'self'.
+ */
+const SIMPLEWEBAUTHN_BROWSER_FILE = join(
+  dirname(createRequire(import.meta.url).resolve('@simplewebauthn/browser')),
+  '..',
+  'dist',
+  'bundle',
+  'index.umd.min.js',
+);
+
 /** Events after which every existing session of the user ends. */
 const ENDS_SESSIONS: ReadonlySet<MfaEvent['type']> = new Set(['mfa.enabled', 'mfa.disabled', 'email_recovery.completed']);
 
@@ -114,14 +139,19 @@ export function createApp(options: CreateAppOptions): ExampleApp {
   const accounts = new Accounts(options.scryptCost ? { scryptCost: options.scryptCost } : {});
   const outbox = new Outbox(now);
   const origin = new PublicOrigin(options.publicUrl);
+  const issuer = options.issuer ?? 'twofold example';
+  // Security keys and passkeys: rpId = hostname of the public URL, origins = [that origin]
+  // (null when the public URL is plain http on another host than localhost: no keys).
+  const webauthn = relyingParty(origin, issuer);
 
   const mfa = new MfaService({
-    issuer: options.issuer ?? 'twofold example',
+    issuer,
     secretKey: options.secretKey,
     users: options.stores?.users ?? new MemoryUserStore(),
     recoveryCodes: options.stores?.recoveryCodes ?? new MemoryRecoveryCodeStore(),
     now,
     recovery: { emailDelayMs: emailRecoveryDelayMs, emailTtlMs: emailRecoveryDelayMs + EMAIL_RECOVERY_WINDOW_MS },
+    ...(webauthn !== null ? { webauthn } : {}),
     onEvent: (event) => {
       const account = accounts.byId(event.userId);
       if (account === undefined) return;
@@ -135,7 +165,7 @@ export function createApp(options: CreateAppOptions): ExampleApp {
     },
   });
 
-  const ctx: AppContext = { mfa, accounts, outbox, now, production, origin, emailRecoveryDelayMs };
+  const ctx: AppContext = { mfa, accounts, outbox, now, production, origin, emailRecoveryDelayMs, keys: webauthn !== null };
   const app = express();
 
   // Behind one TLS-terminating proxy in production: trust its X-Forwarded-Proto
@@ -149,8 +179,10 @@ export function createApp(options: CreateAppOptions): ExampleApp {
         useDefaults: false,
         directives: {
           defaultSrc: ["'self'"],
-          // No JavaScript at all: the pages work without it, and injected script cannot run.
-          scriptSrc: ["'none'"],
+          // Two same-origin script files, on the pages with a security-key button
+          // (@simplewebauthn/browser and public/webauthn.js). No inline script and
+          // no inline handler: injected markup cannot run anything.
+          scriptSrc: ["'self'"],
           scriptSrcAttr: ["'none'"],
           // One static stylesheet, no inline styles.
           styleSrc: ["'self'"],
@@ -177,6 +209,9 @@ export function createApp(options: CreateAppOptions): ExampleApp {
 
   // Static files before sessions: a stylesheet needs no session (and creates none).
   app.use(express.static(fileURLToPath(new URL('./public/', import.meta.url)), { index: false }));
+  app.get(SIMPLEWEBAUTHN_BROWSER_PATH, (_req, res, next) => {
+    res.sendFile(SIMPLEWEBAUTHN_BROWSER_FILE, { headers: { 'Content-Type': 'text/javascript; charset=utf-8' } }, (error) => error && next(error));
+  });
 
   // In memory, like everything in this example. A fleet of servers needs a shared store (Redis, PostgreSQL).
   const sessions = new session.MemoryStore();
@@ -210,7 +245,8 @@ export function createApp(options: CreateAppOptions): ExampleApp {
           body: (page) => messagePage(page, 'Too many attempts from your network. Wait a minute and try again.'),
         }),
     });
-  app.use(['/login', '/mfa/setup/password', '/mfa/email-recovery/cancel'], limiter());
+  // (/login covers /login/webauthn; /mfa/step-up covers /mfa/step-up/webauthn.)
+  app.use(['/login', '/mfa/setup/password', '/mfa/keys/password', '/mfa/step-up', '/mfa/email-recovery/cancel'], limiter());
   app.use('/signup', limiter());
   // Asking for reset emails (mail bombing, probing) and trying reset links.
   app.use(['/forgot-password', '/reset-password'], limiter());
@@ -231,7 +267,9 @@ export function createApp(options: CreateAppOptions): ExampleApp {
   app.use(recoverRoutes(ctx));
   app.use(passwordResetRoutes(ctx));
   app.use(accountRoutes(ctx));
+  app.use(stepUpRoutes(ctx));
   app.use(enrollmentRoutes(ctx));
+  app.use(keyRoutes(ctx));
   if (!production) app.use(devRoutes(ctx));
 
   app.use((req, res) => {

@@ -5,6 +5,7 @@
  * secret value.
  */
 import { randomBytes } from 'node:crypto';
+import { keysPossibleOn } from './relying-party.ts';
 
 export interface Config {
   /** TCP port; 0 lets the OS pick one. */
@@ -173,6 +174,9 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
   let publicUrl = parsePublicUrl(env.PUBLIC_URL);
   if (production && publicUrl === undefined) throw new ConfigError('PUBLIC_URL is required when NODE_ENV=production');
   if (publicUrl === undefined && port !== 0) publicUrl = `http://localhost:${port}`;
+  if (publicUrl !== undefined && !keysPossibleOn(publicUrl)) {
+    warnings.push(`PUBLIC_URL is ${publicUrl}: security keys and passkeys are off, browsers offer them only on https:// or http://localhost.`);
+  }
 
   return { port, secretKey, emailRecoveryDelayMs, sessionSecret, production, publicUrl, stores, warnings };
 }

@@ -14,4 +14,6 @@ export interface AppContext {
   /** Origin of emailed links: configured, or http://localhost:<listening port>; never from the request (links.ts). */
   origin: PublicOrigin;
   emailRecoveryDelayMs: number;
+  /** Whether security keys and passkeys are on: the public URL is https or localhost (relying-party.ts). */
+  keys: boolean;
 }

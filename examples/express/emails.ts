@@ -106,6 +106,16 @@ export function emailForEvent(event: MfaEvent, account: Account, links: EventLin
         subject: 'Two-factor authentication was reset by support',
         text: `${hello}at ${at} support reset two-factor authentication on your account. Sign in with your password and set it up again.\n\n${NOT_YOU}`,
       };
+    case 'device.token_reused':
+      return {
+        subject: 'A copy of your sign-in cookie was used',
+        text:
+          `${hello}at ${at} a browser presented an old "remember this browser" token of your account, one that had ` +
+          'already been replaced. That happens when the cookie was copied to another computer. We forgot that browser: ' +
+          `it must enter a code again.\n\n${NOT_YOU}`,
+      };
+    case 'device.remembered':
+    case 'device.forgotten':
     case 'enrollment.started':
     case 'login.succeeded':
     case 'login.failed':

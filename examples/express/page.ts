@@ -6,11 +6,14 @@ import { csrfToken } from './csrf.ts';
 import type { SafeHtml } from './html.ts';
 import { signedInAccount } from './sessions.ts';
 import { layout, type Flash, type PageContext } from './views/layout.ts';
+import { messagePage } from './views/pages.ts';
 
 export interface Page {
   title: string;
   status?: number;
   body: (page: PageContext) => SafeHtml;
+  /** Load the security-key script (public/webauthn.js and @simplewebauthn/browser): pages with a key button. */
+  scripts?: boolean;
 }
 
 export function sendPage(ctx: AppContext, req: Request, res: Response, page: Page): void {
@@ -24,7 +27,7 @@ export function sendPage(ctx: AppContext, req: Request, res: Response, page: Pag
     username: signedInAccount(req, ctx.accounts)?.username,
     dev: !ctx.production,
   };
-  res.status(page.status ?? 200).type('html').send(layout(pageContext, page.title, page.body(pageContext), flash));
+  res.status(page.status ?? 200).type('html').send(layout(pageContext, page.title, page.body(pageContext), flash, page.scripts ?? false));
 }
 
 /** A message for the next page this session sees (kept in the session, so nothing goes into the URL). */
@@ -37,6 +40,24 @@ export function requireAccount(ctx: AppContext, req: Request, res: Response): Ac
   const account = signedInAccount(req, ctx.accounts);
   if (account === undefined) res.redirect(303, '/login');
   return account;
+}
+
+/**
+ * Pages that change state on GET (they begin an enrollment or a key
+ * registration, use up the one-time reveal of the codes) must not be driven
+ * by another site: SameSite=Lax sends the session cookie on a top-level
+ * navigation from anywhere. A navigation the browser marks as cross-site
+ * (`Sec-Fetch-Site`) only gets a page with a link to continue; typed URLs,
+ * bookmarks and our own links are `none` / `same-origin` and go straight
+ * through. True when that page was sent.
+ */
+export function crossSite(ctx: AppContext, req: Request, res: Response, path: string, what: string): boolean {
+  if (req.get('sec-fetch-site') !== 'cross-site' && req.get('sec-fetch-site') !== 'same-site') return false;
+  sendPage(ctx, req, res, {
+    title: 'Continue?',
+    body: (page) => messagePage(page, `You followed a link from another site to ${what}.`, { href: path, label: 'Continue' }),
+  });
+  return true;
 }
 
 /** A string form field, or '' (a missing field, or a repeated one that parsed into an array). */

@@ -2,8 +2,32 @@
  * Turning what a user typed into a twofold `Proof`, and a refused proof into
  * a sentence they can act on.
  */
-import type { LockCause, LockedFailure, MfaService, Proof, ProofFailureResult } from 'twofold';
+import type { AuthenticationResponseJSON, LockCause, LockedFailure, MfaService, Proof, ProofFailureResult } from 'twofold';
 import { formatTime } from './time.ts';
+
+/** Longer than any real assertion (an RS-4096 signature is under 1 kB in base64url). */
+const MAX_KEY_RESPONSE_CHARS = 16_000;
+
+/**
+ * The browser's answer from a security key, as public/webauthn.js posts it
+ * (the AuthenticationResponseJSON of `startAuthentication`, JSON in the
+ * `response` field). Null when nothing usable was sent (no JavaScript, or
+ * not JSON of an object); twofold checks everything else.
+ */
+export function keyResponseFrom(input: string): AuthenticationResponseJSON | null {
+  if (input === '' || input.length > MAX_KEY_RESPONSE_CHARS) return null;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(input);
+  } catch {
+    return null;
+  }
+  return typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) ? (parsed as AuthenticationResponseJSON) : null;
+}
+
+/** What to say when the page posted no usable answer from a security key. */
+export const NO_KEY_ANSWER =
+  'Your browser sent no answer from a security key. Security keys need JavaScript and a browser that supports them; you can also enter a code.';
 
 /**
  * One field that takes either kind of code, told apart by shape: up to 8
@@ -64,15 +88,28 @@ function attempts(attemptsLeft: number | undefined): string {
   return ` ${attemptsLeft} attempt${attemptsLeft === 1 ? '' : 's'} left before your account is locked for a while.`;
 }
 
+/** What was presented: a typed code, or a security key's answer. */
+export type ProofKind = 'code' | 'key';
+
 /** {@link describeProofFailure}, looking up the cause of a lock without an end. */
-export async function explainProofFailure(mfa: MfaService, userId: string, result: ProofFailureResult | LockedFailure): Promise<{ message: string; status: number }> {
-  return describeProofFailure(result, result.reason === 'locked' ? await lockOf(mfa, userId, result.retryAt) : undefined);
+export async function explainProofFailure(
+  mfa: MfaService,
+  userId: string,
+  result: ProofFailureResult | LockedFailure,
+  kind: ProofKind = 'code',
+): Promise<{ message: string; status: number }> {
+  return describeProofFailure(result, result.reason === 'locked' ? await lockOf(mfa, userId, result.retryAt) : undefined, kind);
 }
 
-/** What to tell the user about a refused code; `HTTP status` to answer with. `lock`: the lock of a `locked` result (see lockOf). */
-export function describeProofFailure(result: ProofFailureResult | LockedFailure, lock?: Lock): { message: string; status: number } {
+/**
+ * What to tell the user about a refused code or key; `HTTP status` to answer
+ * with. `lock`: the lock of a `locked` result (see lockOf). `kind`: what was
+ * presented (a malformed key answer is not a badly typed code).
+ */
+export function describeProofFailure(result: ProofFailureResult | LockedFailure, lock?: Lock, kind: ProofKind = 'code'): { message: string; status: number } {
   switch (result.reason) {
     case 'malformed':
+      if (kind === 'key') return { message: 'The answer from your security key could not be read. Try again, or enter a code.', status: 400 };
       return { message: 'Enter the 6-digit code from your authenticator app, or a recovery code.', status: 400 };
     case 'invalid_code':
       return { message: `That code is not right.${attempts(result.attemptsLeft)}`, status: 401 };
@@ -86,7 +123,10 @@ export function describeProofFailure(result: ProofFailureResult | LockedFailure,
     case 'not_enrolled':
       return { message: 'Two-factor authentication is not turned on for this account.', status: 400 };
     case 'invalid_credential':
-      return { message: `That security key was not accepted.${attempts(result.attemptsLeft)}`, status: 401 };
+      return {
+        message: `That security key was not accepted (not one of yours, or not for this site).${attempts(result.attemptsLeft)}`,
+        status: 401,
+      };
     case 'step_up_invalid':
     case 'step_up_expired':
       return { message: 'Please confirm your second factor again.', status: 401 };

@@ -11,6 +11,7 @@
  */
 import session from 'express-session';
 import type { Request, RequestHandler } from 'express';
+import type { LoginMethod, PublicKeyCredentialRequestOptionsJSON } from 'twofold';
 import type { Account, Accounts } from './accounts.ts';
 import type { Flash } from './views/layout.ts';
 
@@ -19,6 +20,30 @@ export interface PendingMfa {
   userId: string;
   challenge: string;
   /** When the challenge expires (ms since epoch). */
+  expiresAt: number;
+  /** What the user may answer with (startLogin's `methods`): the page offers these. */
+  methods: LoginMethod[];
+  /**
+   * Request options for the user's security keys (startLogin's `webauthn`), when they hold
+   * any. Not secret: the page hands them to the browser. Their challenge is derived from
+   * `challenge`, which never leaves the server.
+   */
+  webauthn?: PublicKeyCredentialRequestOptionsJSON;
+}
+
+/** A step-up ("sudo mode") in progress: the challenge from `startStepUp`, and where to go after it. */
+export interface PendingStepUp {
+  challenge: string;
+  expiresAt: number;
+  methods: LoginMethod[];
+  webauthn?: PublicKeyCredentialRequestOptionsJSON;
+  /** An allow-listed same-origin path (step-up.ts). */
+  returnTo: string;
+}
+
+/** A step-up grant from `verifyStepUp`: passed as `{ stepUp: grant }` to sensitive calls until `expiresAt`. */
+export interface StepUpGrant {
+  grant: string;
   expiresAt: number;
 }
 
@@ -36,6 +61,10 @@ declare module 'express-session' {
     /** Wrong passwords typed at re-checks in this session (reauth.ts). */
     passwordFailures: number;
     pendingMfa: PendingMfa;
+    /** A step-up challenge being answered (step-up.ts). */
+    pendingStepUp: PendingStepUp;
+    /** A live step-up grant (step-up.ts); only in a signed-in session. */
+    stepUp: StepUpGrant;
     flash: Flash;
   }
 }
@@ -100,13 +129,26 @@ export async function signIn(req: Request, account: Account, now: number): Promi
  * confirmation.
  */
 export async function elevateSession(req: Request, now: number): Promise<void> {
-  const { userId, generation, signedInAt, csrfToken } = req.session;
+  await rotateSession(req);
+  req.session.passwordConfirmedAt = now;
+}
+
+/**
+ * A fresh session id that keeps the sign-in, the CSRF token, a recent
+ * password confirmation and a live step-up grant (nothing else: no pending
+ * challenge, no count of wrong passwords). Used whenever a signed-in session
+ * gains something (the password again, a step-up), so that a copy of the
+ * cookie taken before cannot use it: the old id is gone.
+ */
+export async function rotateSession(req: Request): Promise<void> {
+  const { userId, generation, signedInAt, csrfToken, passwordConfirmedAt, stepUp } = req.session;
   await regenerateSession(req);
   if (userId !== undefined) req.session.userId = userId;
   if (generation !== undefined) req.session.generation = generation;
   if (signedInAt !== undefined) req.session.signedInAt = signedInAt;
   if (csrfToken !== undefined) req.session.csrfToken = csrfToken;
-  req.session.passwordConfirmedAt = now;
+  if (passwordConfirmedAt !== undefined) req.session.passwordConfirmedAt = passwordConfirmedAt;
+  if (stepUp !== undefined) req.session.stepUp = stepUp;
 }
 
 /** Sign this session out (keeping its id and CSRF token) and say why on the next page. */
@@ -116,6 +158,8 @@ export function signOut(req: Request, reason: string): void {
   delete req.session.signedInAt;
   delete req.session.passwordConfirmedAt;
   delete req.session.passwordFailures;
+  delete req.session.pendingStepUp;
+  delete req.session.stepUp;
   req.session.flash = { kind: 'info', text: reason };
 }
 

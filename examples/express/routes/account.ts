@@ -1,28 +1,72 @@
 /**
- * The signed-in user's account page and its MFA actions: new recovery codes,
- * turning MFA off, cancelling a pending email recovery. Each action that
- * needs a code is one twofold call; failures count towards the lockout.
- * Cancelling a recovery needs no code (the owner who asked for it has none)
- * but the password again (reauth.ts): a stolen cookie alone must not stop
- * the owner's way back in.
+ * The signed-in user's account page and its MFA actions: the list of
+ * two-factor methods (rename, remove), new recovery codes, turning MFA off,
+ * cancelling a pending email recovery.
+ *
+ * Removing a method, new recovery codes and turning MFA off are sensitive:
+ * each has a confirmation page that needs a live step-up grant (step-up.ts;
+ * without one the user is sent to /mfa/step-up and comes back), and its
+ * POST passes `{ stepUp: grant }` to twofold. Renaming needs only the
+ * session (and its CSRF token). Cancelling a recovery needs no second
+ * factor (the owner who asked for it has none) but the password again
+ * (reauth.ts): a stolen cookie alone must not stop the owner's way back in.
  */
 import { Router, type Request, type Response } from 'express';
-import type { Proof } from 'twofold';
 import type { Account } from '../accounts.ts';
 import type { AppContext } from '../context.ts';
+import { html } from '../html.ts';
 import { field, requireAccount, sendPage, setFlash } from '../page.ts';
-import { explainProofFailure, proofFromCode } from '../proof.ts';
+import { lockedMessage, lockOf } from '../proof.ts';
 import { confirmPassword, passwordCheckMessage } from '../reauth.ts';
 import { restampSession } from '../sessions.ts';
-import { accountPage } from '../views/mfa.ts';
+import { dropGrant, liveGrant, needsStepUp, requireStepUp, stepUpAgain } from '../step-up.ts';
+import { accountPage, confirmChangePage, factorKindLabel } from '../views/mfa.ts';
+
+/** Factor ids are twofold's (base64url); anything else in the URL is no factor of ours. */
+const FACTOR_ID = /^[A-Za-z0-9_-]{1,64}$/;
+
+/**
+ * A label as twofold accepts it (1..64 characters, no control characters),
+ * trimmed; null when it is not one. twofold throws on a bad label, so the
+ * host checks first and says what is wrong.
+ */
+export function cleanLabel(text: string): string | null {
+  const trimmed = text.trim();
+  // eslint-disable-next-line no-control-regex
+  if (trimmed.length === 0 || trimmed.length > 64 || !trimmed.isWellFormed() || /[\u0000-\u001f\u007f-\u009f]/.test(trimmed)) return null;
+  return trimmed;
+}
+
+export const BAD_LABEL = 'A name must be 1 to 64 characters, without line breaks or other control characters.';
 
 export function accountRoutes(ctx: AppContext): Router {
   const router = Router();
   const { mfa } = ctx;
 
   async function renderAccount(req: Request, res: Response, account: Account, status = 200, error?: string): Promise<void> {
-    const mfaStatus = await mfa.status(account.id);
-    sendPage(ctx, req, res, { title: 'Your account', status, body: (page) => accountPage(page, { status: mfaStatus, error }) });
+    const [mfaStatus, factors] = await Promise.all([mfa.status(account.id), mfa.listFactors(account.id)]);
+    const stepUpUntil = liveGrant(ctx, req)?.expiresAt;
+    sendPage(ctx, req, res, {
+      title: 'Your account',
+      status,
+      body: (page) => accountPage(page, { status: mfaStatus, factors, keys: ctx.keys, stepUpUntil, error }),
+    });
+  }
+
+  /** Send a refused sensitive call where it belongs: step up again, a lock message, or the account page with a reason. */
+  async function refused(req: Request, res: Response, account: Account, returnTo: string, result: { reason: string; retryAt?: number | null }, otherwise: string): Promise<void> {
+    if (needsStepUp(result.reason)) return stepUpAgain(req, res, returnTo);
+    setFlash(req, 'error', result.reason === 'locked' ? lockedMessage(await lockOf(mfa, account.id, result.retryAt ?? null)) : otherwise);
+    res.redirect(303, '/account');
+  }
+
+  /** MFA on (or locked)? Else back to the account page saying it is off. */
+  async function requireEnabled(req: Request, res: Response, account: Account): Promise<boolean> {
+    const { state } = await mfa.status(account.id);
+    if (state === 'enabled' || state === 'locked') return true;
+    setFlash(req, 'info', 'Two-factor authentication is off.');
+    res.redirect(303, '/account');
+    return false;
   }
 
   router.get('/account', async (req, res) => {
@@ -30,35 +74,136 @@ export function accountRoutes(ctx: AppContext): Router {
     if (account) await renderAccount(req, res, account);
   });
 
+  // --- new recovery codes -------------------------------------------------
+
+  router.get('/mfa/recovery-codes/regenerate', async (req, res) => {
+    const account = requireAccount(ctx, req, res);
+    if (!account || !(await requireEnabled(req, res, account))) return;
+    const grant = requireStepUp(ctx, req, res, '/mfa/recovery-codes/regenerate');
+    if (grant === undefined) return;
+    sendPage(ctx, req, res, {
+      title: 'New recovery codes',
+      body: (page) =>
+        confirmChangePage(page, {
+          text: 'Make a new set of recovery codes? Your current codes stop working at once, and the new ones are shown once.',
+          action: '/mfa/recovery-codes/regenerate',
+          button: 'Generate new recovery codes',
+          stepUpUntil: liveGrant(ctx, req)!.expiresAt,
+        }),
+    });
+  });
+
   router.post('/mfa/recovery-codes/regenerate', async (req, res) => {
     const account = requireAccount(ctx, req, res);
     if (!account) return;
-    const proof = proofFromCode(field(req, 'code'));
-    if (proof === null) return renderAccount(req, res, account, 400, 'Enter a code from your authenticator app or a recovery code.');
-    const result = await mfa.regenerateRecoveryCodes(account.id, proof);
-    if (!result.ok) {
-      const { status, message } = await explainProofFailure(mfa, account.id, result);
-      return renderAccount(req, res, account, status, message);
-    }
+    const grant = requireStepUp(ctx, req, res, '/mfa/recovery-codes/regenerate');
+    if (grant === undefined) return;
+    const result = await mfa.regenerateRecoveryCodes(account.id, { stepUp: grant });
+    if (!result.ok) return refused(req, res, account, '/mfa/recovery-codes/regenerate', result, 'Two-factor authentication is off.');
     res.redirect(303, '/mfa/recovery-codes');
+  });
+
+  // --- turning MFA off ----------------------------------------------------
+
+  router.get('/mfa/disable', async (req, res) => {
+    const account = requireAccount(ctx, req, res);
+    if (!account || !(await requireEnabled(req, res, account))) return;
+    const grant = requireStepUp(ctx, req, res, '/mfa/disable');
+    if (grant === undefined) return;
+    sendPage(ctx, req, res, {
+      title: 'Turn off two-factor authentication',
+      body: (page) =>
+        confirmChangePage(page, {
+          text: 'Turn off two-factor authentication? Every method and recovery code is removed, your password alone will sign you in, and your other sessions are signed out.',
+          action: '/mfa/disable',
+          button: 'Turn off',
+          danger: true,
+          stepUpUntil: liveGrant(ctx, req)!.expiresAt,
+        }),
+    });
   });
 
   router.post('/mfa/disable', async (req, res) => {
     const account = requireAccount(ctx, req, res);
     if (!account) return;
-    const recoveryCode = field(req, 'recoveryCode').trim();
-    const proof: Proof | null = recoveryCode !== '' ? { recoveryCode } : proofFromCode(field(req, 'code'));
-    if (proof === null) return renderAccount(req, res, account, 400, 'Enter a code from your authenticator app or a recovery code.');
-    const result = await mfa.disable(account.id, proof);
-    if (!result.ok) {
-      const { status, message } = await explainProofFailure(mfa, account.id, result);
-      return renderAccount(req, res, account, status, message);
-    }
-    // The mfa.disabled event ended every session of this user (app.ts); this one stays.
+    const grant = requireStepUp(ctx, req, res, '/mfa/disable');
+    if (grant === undefined) return;
+    const result = await mfa.disable(account.id, { stepUp: grant });
+    if (!result.ok) return refused(req, res, account, '/mfa/disable', result, 'Two-factor authentication is already off.');
+    // The grant died with the factors; the mfa.disabled event ended every session of this user (app.ts): this one stays.
+    dropGrant(req);
     restampSession(req, account);
     setFlash(req, 'info', 'Two-factor authentication is off. Your other sessions were signed out.');
     res.redirect(303, '/account');
   });
+
+  // --- the list of methods ------------------------------------------------
+
+  router.post('/mfa/factors/:id/rename', async (req, res) => {
+    const account = requireAccount(ctx, req, res);
+    if (!account) return;
+    const id = String(req.params.id);
+    const label = cleanLabel(field(req, 'label'));
+    if (label === null) return renderAccount(req, res, account, 400, BAD_LABEL);
+    const result = FACTOR_ID.test(id) ? await mfa.renameFactor(account.id, id, label) : ({ ok: false, reason: 'not_found' } as const);
+    if (!result.ok) return renderAccount(req, res, account, 404, 'That method is not on your account (any more).');
+    setFlash(req, 'info', `Renamed to "${label}".`);
+    res.redirect(303, '/account');
+  });
+
+  router.get('/mfa/factors/:id/remove', async (req, res) => {
+    const account = requireAccount(ctx, req, res);
+    if (!account) return;
+    const id = String(req.params.id);
+    const factors = await mfa.listFactors(account.id);
+    const factor = factors.find((f) => f.id === id);
+    if (factor === undefined) {
+      setFlash(req, 'error', 'That method is not on your account (any more).');
+      return res.redirect(303, '/account');
+    }
+    const path = `/mfa/factors/${id}/remove`;
+    const grant = requireStepUp(ctx, req, res, path);
+    if (grant === undefined) return;
+    const last = factors.length === 1;
+    sendPage(ctx, req, res, {
+      title: 'Remove a two-factor method',
+      body: (page) =>
+        confirmChangePage(page, {
+          text: html`Remove <strong>${factor.label}</strong> (${factorKindLabel(factor).toLowerCase()}) from your account?
+            ${last
+              ? 'It is your only method: removing it turns off two-factor authentication, deletes your recovery codes and signs your other sessions out.'
+              : 'It will no longer sign you in.'}`,
+          action: path,
+          button: last ? 'Remove and turn off two-factor authentication' : 'Remove',
+          danger: true,
+          stepUpUntil: liveGrant(ctx, req)!.expiresAt,
+        }),
+    });
+  });
+
+  router.post('/mfa/factors/:id/remove', async (req, res) => {
+    const account = requireAccount(ctx, req, res);
+    if (!account) return;
+    const id = String(req.params.id);
+    const path = `/mfa/factors/${FACTOR_ID.test(id) ? id : 'none'}/remove`;
+    const grant = requireStepUp(ctx, req, res, path);
+    if (grant === undefined) return;
+    const label = (await mfa.listFactors(account.id)).find((f) => f.id === id)?.label;
+    const result = FACTOR_ID.test(id) ? await mfa.removeFactor(account.id, id, { stepUp: grant }) : ({ ok: false, reason: 'not_found' } as const);
+    if (!result.ok) return refused(req, res, account, path, result, 'That method is not on your account (any more).');
+    // A factor change kills every grant (twofold's factor epoch): drop ours too.
+    dropGrant(req);
+    if (result.state === 'registered') {
+      // The last one: that was `disable`, and mfa.disabled ended every session of this user (app.ts). This one stays.
+      restampSession(req, account);
+      setFlash(req, 'info', `"${label ?? 'The method'}" was removed. Two-factor authentication is off. Your other sessions were signed out.`);
+    } else {
+      setFlash(req, 'info', `"${label ?? 'The method'}" was removed.`);
+    }
+    res.redirect(303, '/account');
+  });
+
+  // --- email recovery -----------------------------------------------------
 
   router.post('/mfa/email-recovery/cancel', async (req, res) => {
     const account = requireAccount(ctx, req, res);

@@ -1,46 +1,34 @@
 /**
- * Turning MFA on: the password again, the QR code and key, the confirming
- * code, then the recovery codes shown once.
+ * Adding an authenticator app: the password again (first factor) or a
+ * step-up (the user already holds a security key), the QR code and key,
+ * the confirming code; when it was the first factor (MFA turns on), the
+ * recovery codes shown once.
  *
  * The password comes first (reauth.ts) because a stolen session cookie
  * must not be enough to put the account on the thief's phone: that would
  * lock the owner out of their own account and sign their other sessions out.
+ * A user who already holds a factor confirms that factor instead
+ * (step-up.ts): twofold insists on a proof, and a fresh second factor is
+ * more than a password.
  */
 import { Router, type Request, type Response } from 'express';
 import type { Account } from '../accounts.ts';
 import type { AppContext } from '../context.ts';
-import { field, requireAccount, sendPage, setFlash } from '../page.ts';
+import { crossSite, field, requireAccount, sendPage, setFlash } from '../page.ts';
 import { lockedMessage, lockOf } from '../proof.ts';
 import { confirmPassword, hasRecentPassword, passwordCheckMessage, RECENT_PASSWORD_MS } from '../reauth.ts';
 import { restampSession } from '../sessions.ts';
+import { dropGrant, liveGrant, needsStepUp, stepUpAgain, stepUpUrl } from '../step-up.ts';
 import { formatDuration } from '../time.ts';
 import { recoveryCodesPage, recoveryCodesShownPage, setupPage } from '../views/mfa.ts';
-import { messagePage } from '../views/pages.ts';
 import { confirmPasswordPage } from '../views/password.ts';
 
 const SETUP_PURPOSE = 'set up two-factor authentication';
+const ALREADY_HAS_APP = 'Two-factor authentication is already on with an authenticator app. To use another app, remove this one first.';
 
 export function enrollmentRoutes(ctx: AppContext): Router {
   const router = Router();
   const { mfa } = ctx;
-
-  /**
-   * These two pages change state on GET (they begin an enrollment, and use up
-   * the one-time reveal of the codes), and SameSite=Lax sends the session
-   * cookie on a top-level navigation from another site. So a navigation that
-   * the browser marks as cross-site (`Sec-Fetch-Site`) only gets a page with a
-   * link to continue: another site cannot silently replace a setup in
-   * progress or burn the reveal. Typed URLs, bookmarks and our own links are
-   * `none` / `same-origin` and go straight through.
-   */
-  function crossSite(req: Request, res: Response, path: string, what: string): boolean {
-    if (req.get('sec-fetch-site') !== 'cross-site' && req.get('sec-fetch-site') !== 'same-site') return false;
-    sendPage(ctx, req, res, {
-      title: 'Continue?',
-      body: (page) => messagePage(page, `You followed a link from another site to ${what}.`, { href: path, label: 'Continue' }),
-    });
-    return true;
-  }
 
   /**
    * Begin (or begin again) an enrollment and show its QR code. After a wrong
@@ -51,26 +39,38 @@ export function enrollmentRoutes(ctx: AppContext): Router {
    * the page are therefore always the secret the next code is checked against.
    */
   async function showSetup(req: Request, res: Response, account: Account, status = 200, error?: string): Promise<void> {
-    // The one place an enrollment begins, so the one place the password is insisted on
-    // (a POST with any code lands here too: it must not show a QR code without it).
-    if (!hasRecentPassword(ctx, req)) {
+    // The one place an enrollment begins, so the one place the password (first
+    // factor) or the step-up (more factors) is insisted on: a POST with any
+    // code lands here too, and must not show a QR code without it.
+    const factors = await mfa.listFactors(account.id);
+    if (factors.some((f) => f.kind === 'totp')) {
+      setFlash(req, 'error', ALREADY_HAS_APP);
+      return res.redirect(303, '/account');
+    }
+    const grant = factors.length > 0 ? liveGrant(ctx, req)?.grant : undefined;
+    if (factors.length > 0 && grant === undefined) return void res.redirect(303, stepUpUrl('/mfa/setup'));
+    if (factors.length === 0 && !hasRecentPassword(ctx, req)) {
       return askPassword(req, res, 403, `Your password was confirmed more than ${formatDuration(RECENT_PASSWORD_MS)} ago: enter it again to continue.`);
     }
-    const enrollment = await mfa.beginEnrollment(account.id, { accountName: account.username });
+    const enrollment = await mfa.beginEnrollment(account.id, { accountName: account.username, ...(grant !== undefined ? { proof: { stepUp: grant } } : {}) });
     if (!enrollment.ok) {
+      if (needsStepUp(enrollment.reason)) return stepUpAgain(req, res, '/mfa/setup');
       setFlash(
         req,
         'error',
         enrollment.reason === 'locked'
           ? lockedMessage(await lockOf(mfa, account.id, enrollment.retryAt))
-          : 'Two-factor authentication is already on.',
+          : enrollment.reason === 'already_enabled'
+            ? ALREADY_HAS_APP
+            : 'Adding an authenticator app did not work. Try again.',
       );
       return res.redirect(303, '/account');
     }
+    const first = factors.length === 0;
     sendPage(ctx, req, res, {
-      title: 'Set up two-factor authentication',
+      title: first ? 'Set up two-factor authentication' : 'Add an authenticator app',
       status,
-      body: (page) => setupPage(page, { qrDataUrl: enrollment.qrDataUrl, secret: enrollment.secret, expiresAt: enrollment.expiresAt, error }),
+      body: (page) => setupPage(page, { qrDataUrl: enrollment.qrDataUrl, secret: enrollment.secret, expiresAt: enrollment.expiresAt, first, error }),
     });
   }
 
@@ -84,20 +84,14 @@ export function enrollmentRoutes(ctx: AppContext): Router {
 
   router.get('/mfa/setup', async (req, res) => {
     const account = requireAccount(ctx, req, res);
-    if (!account || crossSite(req, res, '/mfa/setup', SETUP_PURPOSE)) return;
-    // Nothing to set up (no password asked for nothing): MFA on, or a lock that stops any setup.
-    const status = await mfa.status(account.id);
-    if (status.state === 'enabled' || status.state === 'locked') {
-      setFlash(
-        req,
-        'error',
-        status.state === 'enabled'
-          ? 'Two-factor authentication is already on.'
-          : lockedMessage({ retryAt: status.lockedUntil ?? null, cause: status.lockCause }),
-      );
+    if (!account || crossSite(ctx, req, res, '/mfa/setup', SETUP_PURPOSE)) return;
+    // Nothing to set up (no password asked for nothing): an app already, or a lock that stops any setup.
+    const [status, factors] = await Promise.all([mfa.status(account.id), mfa.listFactors(account.id)]);
+    if (factors.some((f) => f.kind === 'totp') || status.state === 'locked') {
+      setFlash(req, 'error', status.state === 'locked' ? lockedMessage({ retryAt: status.lockedUntil ?? null, cause: status.lockCause }) : ALREADY_HAS_APP);
       return res.redirect(303, '/account');
     }
-    if (!hasRecentPassword(ctx, req)) return askPassword(req, res);
+    if (factors.length === 0 && !hasRecentPassword(ctx, req)) return askPassword(req, res);
     await showSetup(req, res, account);
   });
 
@@ -115,14 +109,21 @@ export function enrollmentRoutes(ctx: AppContext): Router {
     if (!account) return;
     const result = await mfa.confirmEnrollment(account.id, field(req, 'code').replace(/\s+/g, ''));
     if (result.ok) {
-      // The mfa.enabled event ended every other session of this user (app.ts); this one stays.
+      // A factor change kills every step-up grant (twofold's factor epoch): drop ours too.
+      dropGrant(req);
+      const factors = await mfa.listFactors(account.id);
+      if (factors.length > 1) {
+        setFlash(req, 'info', 'Your authenticator app was added. It can now be used to sign in.');
+        return res.redirect(303, '/account');
+      }
+      // The first factor: the mfa.enabled event ended every other session of this user (app.ts); this one stays.
       restampSession(req, account);
       return res.redirect(303, '/mfa/recovery-codes');
     }
     const rescan = 'We made a new QR code: remove the entry you just added from your app, scan this one and enter its code.';
     switch (result.reason) {
       case 'already_enabled':
-        setFlash(req, 'info', 'Two-factor authentication is already on.');
+        setFlash(req, 'info', ALREADY_HAS_APP);
         return res.redirect(303, '/account');
       case 'locked':
         setFlash(req, 'error', lockedMessage(await lockOf(mfa, account.id, result.retryAt)));
@@ -139,7 +140,7 @@ export function enrollmentRoutes(ctx: AppContext): Router {
 
   router.get('/mfa/recovery-codes', async (req, res) => {
     const account = requireAccount(ctx, req, res);
-    if (!account || crossSite(req, res, '/mfa/recovery-codes', 'show your recovery codes (they are shown only once)')) return;
+    if (!account || crossSite(ctx, req, res, '/mfa/recovery-codes', 'show your recovery codes (they are shown only once)')) return;
     const revealed = await mfa.revealRecoveryCodes(account.id);
     if (revealed.ok) {
       // The download link holds the same text as the list: one reveal, no second request.

@@ -1,13 +1,21 @@
 /**
  * Signing in: the password step, then (for users with MFA) the second
- * factor with an authenticator code or a recovery code, and logging out.
+ * factor with an authenticator code, a security key or a recovery code,
+ * and logging out.
+ *
+ * A security key: the code page carries startLogin's request options (the
+ * `webauthn` member) in a data attribute; public/webauthn.js asks the
+ * browser for an assertion and posts it, as JSON in a form field, to
+ * POST /login/webauthn, which answers exactly like the code form. The
+ * twofold challenge stays in the session; the options' WebAuthn challenge
+ * is derived from it, so it dies with it.
  */
 import { Router, type Request, type Response } from 'express';
-import type { Proof } from 'twofold';
+import type { LoginMethod, Proof } from 'twofold';
 import type { AppContext } from '../context.ts';
 import { field, sendPage, setFlash } from '../page.ts';
-import { explainProofFailure, lockedMessage, lockOf, proofFromCode } from '../proof.ts';
-import { destroySession, regenerateSession, sessionCookieName, signIn } from '../sessions.ts';
+import { explainProofFailure, keyResponseFrom, lockedMessage, lockOf, NO_KEY_ANSWER, proofFromCode, type ProofKind } from '../proof.ts';
+import { destroySession, regenerateSession, sessionCookieName, signIn, type PendingMfa } from '../sessions.ts';
 import { loginCodePage, loginPage, loginRecoveryCodePage } from '../views/auth.ts';
 import { FEW_CODES } from '../views/mfa.ts';
 
@@ -23,6 +31,11 @@ export function backToLogin(req: Request, res: Response, message: string): void 
   delete req.session.pendingMfa;
   setFlash(req, 'error', message);
   res.redirect(303, '/login');
+}
+
+/** What the pending login may be answered with (a marker from before `methods` was kept: the code forms). */
+function methodsOf(pending: PendingMfa): LoginMethod[] {
+  return pending.methods ?? ['totp', 'recovery_code'];
 }
 
 export function loginRoutes(ctx: AppContext): Router {
@@ -55,21 +68,29 @@ export function loginRoutes(ctx: AppContext): Router {
     // NOT signed in: the new session (fresh id) holds only the challenge. Every
     // signed-in route checks `userId`, which is not set until verifyLogin succeeds.
     await regenerateSession(req);
-    req.session.pendingMfa = { userId: account.id, challenge: start.challenge, expiresAt: start.expiresAt };
+    req.session.pendingMfa = { userId: account.id, challenge: start.challenge, expiresAt: start.expiresAt, methods: start.methods };
+    if (start.webauthn !== undefined) req.session.pendingMfa.webauthn = start.webauthn;
     res.redirect(303, '/login/mfa');
   });
 
   /** Verify a second factor against the pending challenge; sign in on success. */
-  async function verify(req: Request, res: Response, proof: Proof | null, form: 'code' | 'recovery'): Promise<void> {
+  async function verify(req: Request, res: Response, proof: Proof | null, form: 'code' | 'recovery', kind: ProofKind = 'code'): Promise<void> {
     const pending = req.session.pendingMfa;
     if (pending === undefined) return backToLogin(req, res, SIGN_IN_FIRST);
     const render = (status: number, error: string) =>
       sendPage(ctx, req, res, {
         title: form === 'code' ? 'Two-factor authentication' : 'Use a recovery code',
         status,
-        body: (page) => (form === 'code' ? loginCodePage(page, error) : loginRecoveryCodePage(page, error)),
+        scripts: form === 'code' && pending.webauthn !== undefined,
+        body: (page) =>
+          form === 'code'
+            ? loginCodePage(page, { methods: methodsOf(pending), webauthn: pending.webauthn, error })
+            : loginRecoveryCodePage(page, error),
       });
-    if (proof === null) return render(400, form === 'code' ? 'Enter the 6-digit code from your app.' : 'Enter a recovery code.');
+    if (proof === null) {
+      if (kind === 'key') return render(400, NO_KEY_ANSWER);
+      return render(400, form === 'code' ? (methodsOf(pending).includes('totp') ? 'Enter the 6-digit code from your app.' : 'Enter a recovery code.') : 'Enter a recovery code.');
+    }
 
     const result = await mfa.verifyLogin(pending.challenge, proof);
     if (result.ok) {
@@ -95,7 +116,7 @@ export function loginRoutes(ctx: AppContext): Router {
       case 'not_enrolled':
         return backToLogin(req, res, SIGN_IN_INVALID);
       default: {
-        const { status, message } = await explainProofFailure(mfa, pending.userId, result);
+        const { status, message } = await explainProofFailure(mfa, pending.userId, result, kind);
         return render(status, message);
       }
     }
@@ -109,7 +130,8 @@ export function loginRoutes(ctx: AppContext): Router {
       if (pending.expiresAt <= ctx.now()) return backToLogin(req, res, SIGN_IN_EXPIRED);
       sendPage(ctx, req, res, {
         title: form === 'code' ? 'Two-factor authentication' : 'Use a recovery code',
-        body: (page) => (form === 'code' ? loginCodePage(page) : loginRecoveryCodePage(page)),
+        scripts: form === 'code' && pending.webauthn !== undefined,
+        body: (page) => (form === 'code' ? loginCodePage(page, { methods: methodsOf(pending), webauthn: pending.webauthn }) : loginRecoveryCodePage(page)),
       });
     };
   }
@@ -119,6 +141,12 @@ export function loginRoutes(ctx: AppContext): Router {
 
   router.post('/login/mfa', async (req, res) => {
     await verify(req, res, proofFromCode(field(req, 'code')), 'code');
+  });
+
+  /** A security key's answer (AuthenticationResponseJSON, as JSON in `response`): verifyLogin(challenge, { webauthn }). */
+  router.post('/login/webauthn', async (req, res) => {
+    const response = keyResponseFrom(field(req, 'response'));
+    await verify(req, res, response === null ? null : { webauthn: response }, 'code', 'key');
   });
 
   router.post('/login/recovery', async (req, res) => {

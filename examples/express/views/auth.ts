@@ -2,6 +2,7 @@
 import { html, type SafeHtml } from '../html.ts';
 import { formatDuration, formatTime } from '../time.ts';
 import { PASSWORD_MAX, PASSWORD_MIN, USERNAME_MAX, USERNAME_MIN } from '../accounts.ts';
+import type { LoginMethod, PublicKeyCredentialRequestOptionsJSON } from 'twofold';
 import { csrfField, notice, type PageContext } from './layout.ts';
 
 export interface SignupForm {
@@ -46,19 +47,78 @@ ${notice('error', form.error)}
 <p>No account yet? <a href="/signup">Sign up</a>.</p>`;
 }
 
-export function loginCodePage(ctx: PageContext, error?: string): SafeHtml {
+/** What a second-factor page (login or step-up) offers: twofold's `methods` and, for a user with keys, the request options. */
+export interface SecondFactorView {
+  methods: readonly LoginMethod[];
+  /** startLogin's / startStepUp's `webauthn`: handed to the browser in `data-options`. */
+  webauthn?: PublicKeyCredentialRequestOptionsJSON | undefined;
+  /** Where the code form posts (`code`: an authenticator code or a recovery code). */
+  codeAction: string;
+  /** Where the key form posts (`response`: the browser's AuthenticationResponseJSON as JSON). */
+  keyAction: string;
+}
+
+/**
+ * A form that runs a WebAuthn ceremony in the browser (public/webauthn.js):
+ * the options go to the page as JSON in `data-options` (escaped like any
+ * attribute), the script puts the browser's answer, as JSON, in the hidden
+ * `response` field and submits the form with its CSRF token. No inline
+ * script; without JavaScript the form posts an empty answer and the server
+ * says so.
+ */
+export function keyForm(
+  ctx: PageContext,
+  view: { action: string; ceremony: 'get' | 'create'; options: object; button: string; buttonId: string; fields?: SafeHtml; hint?: string },
+): SafeHtml {
   return html`
-<p>Your password was right. Now enter the 6-digit code your authenticator app shows for this site.</p>
-${notice('error', error)}
-<form method="post" action="/login/mfa" class="card">
+<form method="post" action="${view.action}" class="card key" data-webauthn="${view.ceremony}" data-options="${JSON.stringify(view.options)}">
   ${csrfField(ctx)}
-  <label for="code">Authentication code</label>
-  <input id="code" name="code" autocomplete="one-time-code" inputmode="numeric" required autofocus maxlength="40" spellcheck="false">
+  ${view.fields}
+  <input type="hidden" name="response" value="">
+  ${view.hint && html`<small>${view.hint}</small>`}
+  <button type="submit" id="${view.buttonId}">${view.button}</button>
+  <p class="key-status" data-webauthn-status role="status" hidden></p>
+</form>`;
+}
+
+/** The key button (when the user holds keys) next to the code form: the same on the login and the step-up page. */
+export function secondFactorForms(ctx: PageContext, view: SecondFactorView): SafeHtml {
+  const totp = view.methods.includes('totp');
+  return html`
+${view.webauthn && keyForm(ctx, {
+    action: view.keyAction,
+    ceremony: 'get',
+    options: view.webauthn,
+    button: 'Use your security key',
+    buttonId: 'use-key',
+    hint: 'Insert and touch your security key, or use your passkey, when your browser asks.',
+  })}
+<form method="post" action="${view.codeAction}" class="card">
+  ${csrfField(ctx)}
+  ${totp
+    ? html`<label for="code">Authentication code</label>
+  <input id="code" name="code" autocomplete="one-time-code" inputmode="numeric" required${view.webauthn ? '' : html` autofocus`} maxlength="40" spellcheck="false">`
+    : html`<label for="code">Recovery code</label>
+  <input id="code" name="code" autocomplete="off" autocapitalize="characters" required maxlength="100" spellcheck="false" placeholder="XXXX-XXXX-XXXX-XXXX-XXXX-XXXX">`}
   <button type="submit">Verify</button>
-</form>
+</form>`;
+}
+
+/** The second step of a login: a code (or a recovery code) and, for a user with keys, the key button. */
+export function loginCodePage(ctx: PageContext, view: { methods: readonly LoginMethod[]; webauthn?: PublicKeyCredentialRequestOptionsJSON | undefined; error?: string | undefined }): SafeHtml {
+  const totp = view.methods.includes('totp');
+  const intro = totp
+    ? view.webauthn
+      ? 'Your password was right. Now use your security key, or enter the 6-digit code your authenticator app shows for this site.'
+      : 'Your password was right. Now enter the 6-digit code your authenticator app shows for this site.'
+    : 'Your password was right. Now use your security key or passkey, or enter one of your recovery codes.';
+  return html`
+<p>${intro}</p>
+${notice('error', view.error)}
+${secondFactorForms(ctx, { methods: view.methods, webauthn: view.webauthn, codeAction: '/login/mfa', keyAction: '/login/webauthn' })}
 <ul class="alternatives">
-  <li>No phone at hand? <a href="/login/recovery">Use a recovery code</a>.</li>
-  <li><a href="/login/recover">Lost your phone and your codes?</a></li>
+  ${totp && html`<li>No phone at hand? <a href="/login/recovery">Use a recovery code</a>.</li>`}
+  <li><a href="/login/recover">${totp ? 'Lost your phone and your codes?' : 'Lost your keys and your codes?'}</a></li>
 </ul>`;
 }
 
@@ -73,7 +133,7 @@ ${notice('error', error)}
   <button type="submit">Verify</button>
 </form>
 <ul class="alternatives">
-  <li><a href="/login/mfa">Use your authenticator app instead</a>.</li>
+  <li><a href="/login/mfa">Use your authenticator app or security key instead</a>.</li>
   <li><a href="/login/recover">Lost your phone and your codes?</a></li>
 </ul>`;
 }

@@ -1,6 +1,9 @@
 /** The frame every page shares: head, navigation, the one-time message, and form helpers. */
 import { html, type SafeHtml } from '../html.ts';
 
+/** Where app.ts serves @simplewebauthn/browser's UMD bundle (global `SimpleWebAuthnBrowser`). */
+export const SIMPLEWEBAUTHN_BROWSER_PATH = '/assets/simplewebauthn-browser.js';
+
 /** A one-time message carried to the next page (stored in the session, never in the URL). */
 export interface Flash {
   kind: 'info' | 'error';
@@ -30,7 +33,14 @@ export function notice(kind: 'info' | 'error', text: string | undefined | null):
     : html`<p class="notice info" role="status">${text}</p>`;
 }
 
-export function layout(ctx: PageContext, title: string, body: SafeHtml, flash?: Flash): string {
+/**
+ * The page frame. `scripts`: load @simplewebauthn/browser (served from
+ * node_modules) and public/webauthn.js, which wires the security-key forms.
+ * Both are same-origin files (the CSP allows script-src 'self' only, no
+ * inline script or handler); `defer` runs them in this order once the page
+ * is parsed.
+ */
+export function layout(ctx: PageContext, title: string, body: SafeHtml, flash?: Flash, scripts = false): string {
   const nav = ctx.username
     ? html`<a href="/account">Account (${ctx.username})</a>
         <form method="post" action="/logout" class="inline">${csrfField(ctx)}<button type="submit" class="link">Log out</button></form>`
@@ -43,6 +53,8 @@ export function layout(ctx: PageContext, title: string, body: SafeHtml, flash?: 
 <title>${title} · twofold example</title>
 <link rel="icon" href="data:,">
 <link rel="stylesheet" href="/style.css">
+${scripts && html`<script src="${SIMPLEWEBAUTHN_BROWSER_PATH}" defer></script>
+<script src="/webauthn.js" defer></script>`}
 </head>
 <body>
 <header>

@@ -1,22 +1,15 @@
-/** Pages of a signed-in user: the account overview, MFA setup and the recovery codes. */
-import type { StatusResult } from 'twofold';
+/** Pages of a signed-in user: the account overview and its two-factor methods, step-up, adding an app or a key, the recovery codes. */
+import type { FactorInfo, LoginMethod, PublicKeyCredentialCreationOptionsJSON, PublicKeyCredentialRequestOptionsJSON, StatusResult } from 'twofold';
 import { html, type SafeHtml } from '../html.ts';
 import { formatTime } from '../time.ts';
+import { keyForm, secondFactorForms } from './auth.ts';
 import { csrfField, notice, type PageContext } from './layout.ts';
 
-/** At or below this many unused recovery codes, the user is prompted to make new ones. */
-export const FEW_CODES = 3;
-
-function regenerateForm(ctx: PageContext): SafeHtml {
-  return html`
-<form method="post" action="/mfa/recovery-codes/regenerate" class="card">
-  ${csrfField(ctx)}
-  <label for="regenerate-code">Authenticator code or a recovery code</label>
-  <input id="regenerate-code" name="code" autocomplete="one-time-code" required maxlength="100" spellcheck="false">
-  <button type="submit">Generate new recovery codes</button>
-  <small>Your current codes stop working at once.</small>
-</form>`;
-}
+/**
+ * At or below this many unused recovery codes the user is prompted to make
+ * new ones: twofold's `recovery_codes_low` (status().attention) uses the same.
+ */
+export const FEW_CODES = 2;
 
 function stateLabel(status: StatusResult): string {
   switch (status.state) {
@@ -45,10 +38,72 @@ function lockLabel(status: StatusResult): string {
   }
 }
 
-export function accountPage(ctx: PageContext, view: { status: StatusResult; error?: string }): SafeHtml {
-  const { status } = view;
+/** What the account page shows. */
+export interface AccountView {
+  status: StatusResult;
+  factors: readonly FactorInfo[];
+  /** Security keys can be added here (relying-party.ts). */
+  keys: boolean;
+  /** A live step-up grant's end, if any. */
+  stepUpUntil?: number | undefined;
+  error?: string | undefined;
+}
+
+/** `Authenticator app`, `Security key`, or `Passkey` for a synced credential (twofold's `backedUp`). */
+export function factorKindLabel(factor: FactorInfo): string {
+  if (factor.kind === 'totp') return 'Authenticator app';
+  return factor.backedUp === true ? 'Passkey' : 'Security key';
+}
+
+function factorItem(ctx: PageContext, factor: FactorInfo): SafeHtml {
+  return html`
+  <li class="factor" id="factor-${factor.id}" data-factor-id="${factor.id}" data-kind="${factor.kind}">
+    <p class="factor-head"><strong class="factor-label">${factor.label}</strong>
+      ${factor.backedUp === true
+        ? html`<span class="badge kind passkey" title="Synced across your devices by your password manager or platform">Passkey</span>`
+        : html`<span class="badge kind">${factorKindLabel(factor)}</span>`}</p>
+    <p class="factor-dates"><small>Added ${formatTime(factor.createdAt)} · last used ${factor.lastUsedAt === null ? 'never' : formatTime(factor.lastUsedAt)}</small></p>
+    <div class="factor-actions">
+      <form method="post" action="/mfa/factors/${factor.id}/rename" class="rename">
+        ${csrfField(ctx)}
+        <label for="rename-${factor.id}" class="visually-hidden">New name for ${factor.label}</label>
+        <input id="rename-${factor.id}" name="label" value="${factor.label}" required maxlength="64" autocomplete="off">
+        <button type="submit" class="secondary">Rename</button>
+      </form>
+      <a class="button danger" href="/mfa/factors/${factor.id}/remove" id="remove-${factor.id}">Remove</a>
+    </div>
+  </li>`;
+}
+
+/** The banners of status().attention, in plain words (recovery_codes_unrevealed has its own link). */
+function attentionBanners(status: StatusResult): SafeHtml {
+  const left = status.recoveryCodesRemaining;
+  return html`
+${status.attention.includes('recovery_codes_unrevealed') && html`
+<section class="warning" id="unrevealed-codes">
+  <p>You have new recovery codes you have not seen yet. <a href="/mfa/recovery-codes">Show them now</a> (once).</p>
+</section>`}
+${status.attention.includes('recovery_codes_low') && html`
+<section class="warning" id="few-codes">
+  <p>Only ${left} recovery code${left === 1 ? '' : 's'} left. <a href="/mfa/recovery-codes/regenerate">Generate new ones</a> before you run out.</p>
+</section>`}
+${status.attention.includes('single_factor') && html`
+<section class="warning" id="single-factor">
+  <p>You have only one two-factor method. If you lose it, only your recovery codes get you in:
+  add a second one below (a security key, a passkey or an authenticator app).</p>
+</section>`}
+${status.attention.includes('checkup_due') && html`
+<section class="warning" id="checkup-due">
+  <p>You turned on two-factor authentication more than four weeks ago and have not used it since.
+  Check that your methods still work (log out and in again with one), and that your recovery codes are saved.</p>
+</section>`}`;
+}
+
+export function accountPage(ctx: PageContext, view: AccountView): SafeHtml {
+  const { status, factors } = view;
   const enabled = status.state === 'enabled' || status.state === 'locked';
   const pending = status.pendingEmailRecovery;
+  const hasTotp = factors.some((f) => f.kind === 'totp');
   return html`
 ${notice('error', view.error)}
 <dl class="facts">
@@ -77,37 +132,97 @@ ${pending && html`
     <small>Your password is asked for so that a stolen browser session cannot stop your recovery.</small>
   </form>
 </section>`}
-${!enabled && html`
-<section>
-  <h2>Protect your account</h2>
-  <p>Add a second step to signing in: a 6-digit code from an authenticator app on your phone.</p>
-  <p><a class="button" href="/mfa/setup" id="setup-mfa">Set up two-factor authentication</a></p>
-</section>`}
-${enabled && status.recoveryCodesUnrevealed && html`
-<section class="warning">
-  <p>You have new recovery codes you have not seen yet. <a href="/mfa/recovery-codes">Show them now</a> (once).</p>
-</section>`}
-${enabled && !status.recoveryCodesUnrevealed && status.recoveryCodesRemaining <= FEW_CODES && html`
-<section class="warning" id="few-codes">
-  <p>Only ${status.recoveryCodesRemaining} recovery code${status.recoveryCodesRemaining === 1 ? '' : 's'} left. Generate new ones below.</p>
-</section>`}
-${enabled && html`
-<section>
-  <h2>Recovery codes</h2>
-  <p>Each code lets you sign in once without your phone. Lost them, or used most of them? Make a new set.</p>
-  ${regenerateForm(ctx)}
+${attentionBanners(status)}
+${view.stepUpUntil !== undefined && html`
+<p class="notice info" id="step-up-live">You confirmed your second factor: you can change these settings without confirming again until ${formatTime(view.stepUpUntil)}.</p>`}
+<section id="factors">
+  <h2>Two-factor methods</h2>
+  ${factors.length === 0
+    ? html`<p id="no-factors">None yet. Add a second step to signing in: a 6-digit code from an authenticator app on your phone${view.keys ? ', or a security key or passkey' : ''}.
+  Your password is asked for again first.</p>`
+    : html`<ul class="factors" id="factor-list">${factors.map((factor) => factorItem(ctx, factor))}
+  </ul>`}
+  ${view.keys && html`
+  <form method="get" action="/mfa/keys/new" class="card" id="add-key-form">
+    <h3>Add a security key or passkey</h3>
+    <label for="key-name">Name</label>
+    <input id="key-name" name="name" maxlength="64" placeholder="e.g. YubiKey 5C, or Laptop passkey" autocomplete="off">
+    <button type="submit" id="add-key">Add a security key or passkey</button>
+    ${factors.length === 0
+      ? html`<small>Works on its own: no authenticator app needed.</small>`
+      : html`<small>You will be asked to confirm your second factor first.</small>`}
+  </form>`}
+  ${!hasTotp && html`
+  <div class="card" id="add-totp-card">
+    <h3>Add an authenticator app</h3>
+    <p>Google Authenticator, 1Password, Authy, FreeOTP, …: scan a QR code, then enter the 6-digit codes it shows.</p>
+    <p><a class="button" href="/mfa/setup" id="${factors.length === 0 ? 'setup-mfa' : 'add-totp'}">${factors.length === 0 ? 'Set up two-factor authentication' : 'Add an authenticator app'}</a></p>
+  </div>`}
 </section>
-<section>
+${enabled && html`
+<section id="recovery-codes-section">
+  <h2>Recovery codes</h2>
+  <p>Each code lets you sign in once without your second factor. Lost them, or used most of them? Make a new set: your current codes stop working at once.</p>
+  <p><a class="button" href="/mfa/recovery-codes/regenerate" id="regenerate-codes">Generate new recovery codes</a></p>
+</section>
+<section id="disable-section">
   <h2>Turn off two-factor authentication</h2>
-  <form method="post" action="/mfa/disable" class="card">
-    ${csrfField(ctx)}
-    <label for="disable-code">Authenticator code</label>
-    <input id="disable-code" name="code" autocomplete="one-time-code" inputmode="numeric" maxlength="40" spellcheck="false">
-    <label for="disable-recovery">or a recovery code</label>
-    <input id="disable-recovery" name="recoveryCode" autocomplete="off" autocapitalize="characters" maxlength="100" spellcheck="false">
-    <button type="submit" class="danger">Turn off</button>
-  </form>
+  <p>Removes every method and every recovery code: your password alone will sign you in.</p>
+  <p><a class="button danger" href="/mfa/disable" id="disable-mfa">Turn off two-factor authentication</a></p>
 </section>`}`;
+}
+
+/** "Are you sure?" before a sensitive change, shown only with a live step-up grant. */
+export function confirmChangePage(
+  ctx: PageContext,
+  view: { text: SafeHtml | string; action: string; button: string; danger?: boolean; stepUpUntil: number; error?: string | undefined },
+): SafeHtml {
+  return html`
+${notice('error', view.error)}
+<p>${view.text}</p>
+<form method="post" action="${view.action}" class="card">
+  ${csrfField(ctx)}
+  <button type="submit" id="confirm-change"${view.danger ? html` class="danger"` : ''}>${view.button}</button>
+  <small>You confirmed your second factor; this works without asking again until ${formatTime(view.stepUpUntil)}.</small>
+</form>
+<p><a href="/account">Cancel</a></p>`;
+}
+
+/** The step-up page: confirm a fresh second factor before a sensitive change. */
+export function stepUpPage(
+  ctx: PageContext,
+  view: { purpose: string; methods: readonly LoginMethod[]; webauthn?: PublicKeyCredentialRequestOptionsJSON | undefined; error?: string | undefined },
+): SafeHtml {
+  const totp = view.methods.includes('totp');
+  return html`
+<p>To ${view.purpose}, confirm it is you with your second factor${view.webauthn ? ': use your security key' : ''}${totp ? `${view.webauthn ? ', or ' : ': '}enter a code from your authenticator app` : ''}.
+Then you can change your two-factor settings for a few minutes without being asked again.</p>
+${notice('error', view.error)}
+${secondFactorForms(ctx, { methods: view.methods, webauthn: view.webauthn, codeAction: '/mfa/step-up', keyAction: '/mfa/step-up/webauthn' })}
+<p><small>${totp ? 'The code field also takes one of your recovery codes (it is then used up).' : 'Each recovery code works once.'}</small></p>
+<p><a href="/account">Cancel</a></p>`;
+}
+
+/** Adding a security key or passkey: a name, and the button that runs the browser's registration. */
+export function addKeyPage(
+  ctx: PageContext,
+  view: { options: PublicKeyCredentialCreationOptionsJSON; name: string; expiresAt: number; first: boolean; error?: string | undefined },
+): SafeHtml {
+  return html`
+<p>Give it a name you will recognise, then press the button and follow your browser: insert and touch a security key,
+or create a passkey on this device or your phone.${view.first ? ' It turns on two-factor authentication, and you get recovery codes.' : ''}</p>
+${notice('error', view.error)}
+${keyForm(ctx, {
+    action: '/mfa/keys',
+    ceremony: 'create',
+    options: view.options,
+    button: 'Add security key',
+    buttonId: 'register-key',
+    fields: html`<label for="key-name">Name</label>
+  <input id="key-name" name="name" value="${view.name}" maxlength="64" placeholder="e.g. YubiKey 5C, or Laptop passkey" autocomplete="off">`,
+    hint: `Leave the name empty for "Security key" (or "Passkey"). This expires at ${formatTime(view.expiresAt)}.`,
+  })}
+<p><a href="/account">Cancel</a></p>`;
 }
 
 /** The otpauth secret in blocks of four (`ABCD EFGH …`), easier to read and type; apps ignore the spaces. */
@@ -115,7 +230,8 @@ export function groupSecret(secret: string): string {
   return secret.match(/.{1,4}/g)?.join(' ') ?? secret;
 }
 
-export function setupPage(ctx: PageContext, view: { qrDataUrl: string; secret: string; expiresAt: number; error?: string }): SafeHtml {
+/** The QR code and key of a new authenticator app. `first`: it turns MFA on (else it is added next to a key). */
+export function setupPage(ctx: PageContext, view: { qrDataUrl: string; secret: string; expiresAt: number; first?: boolean; error?: string | undefined }): SafeHtml {
   return html`
 ${notice('error', view.error)}
 <ol class="steps">
@@ -133,7 +249,7 @@ ${notice('error', view.error)}
       ${csrfField(ctx)}
       <label for="code">Enter the 6-digit code the app shows</label>
       <input id="code" name="code" autocomplete="one-time-code" inputmode="numeric" required maxlength="40" spellcheck="false">
-      <button type="submit">Turn on two-factor authentication</button>
+      <button type="submit">${view.first === false ? 'Add the authenticator app' : 'Turn on two-factor authentication'}</button>
       <small>This setup expires at ${formatTime(view.expiresAt)}.</small>
     </form>
   </li>
@@ -153,10 +269,10 @@ ${view.codes.map((code) => html`<li><code>${code}</code></li>`)}
 <p><a href="/account">I have saved them, continue</a></p>`;
 }
 
-export function recoveryCodesShownPage(ctx: PageContext): SafeHtml {
+export function recoveryCodesShownPage(_ctx: PageContext): SafeHtml {
   return html`
 <p>Your recovery codes were already shown once; for your safety they cannot be shown again.</p>
-<p>If you did not save them, generate a new set (the old codes stop working):</p>
-${regenerateForm(ctx)}
+<p>If you did not save them, generate a new set (the old codes stop working; you confirm your second factor first):</p>
+<p><a class="button" href="/mfa/recovery-codes/regenerate" id="regenerate-codes">Generate new recovery codes</a></p>
 <p><a href="/account">Back to your account</a></p>`;
 }

@@ -6,12 +6,14 @@ import type { PageContext } from './layout.ts';
 
 export function homePage(ctx: PageContext): SafeHtml {
   return html`
-<p>This is a small web app that uses <strong>twofold</strong> for two-factor authentication (TOTP).
-Try the whole journey with an authenticator app on your phone:</p>
+<p>This is a small web app that uses <strong>twofold</strong> for two-factor authentication: authenticator apps
+(TOTP), security keys and passkeys. Try the whole journey:</p>
 <ol>
   <li>sign up with a username and password;</li>
-  <li>set up two-factor authentication: scan the QR code, enter a code, save your recovery codes;</li>
-  <li>log out and log in again: password, then the 6-digit code;</li>
+  <li>set up two-factor authentication: scan the QR code with an authenticator app and enter a code, or add a
+  security key or passkey; save your recovery codes;</li>
+  <li>log out and log in again: password, then the 6-digit code or your key;</li>
+  <li>add a second method, rename one, remove one (you confirm your second factor first);</li>
   <li>try a recovery code, a wrong code or two, and the "lost your phone and your codes?" email recovery.</li>
 </ol>
 ${ctx.username

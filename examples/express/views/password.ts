@@ -5,13 +5,17 @@ import { formatDuration } from '../time.ts';
 import { csrfField, notice, type PageContext } from './layout.ts';
 
 /** "Enter your password to <purpose>": the re-check before a sensitive action (reauth.ts). */
-export function confirmPasswordPage(ctx: PageContext, view: { action: string; purpose: string; error?: string | undefined }): SafeHtml {
+export function confirmPasswordPage(
+  ctx: PageContext,
+  view: { action: string; purpose: string; error?: string | undefined; hidden?: Record<string, string> },
+): SafeHtml {
   return html`
 <p>To ${view.purpose}, enter your password again. This keeps someone who got hold of your signed-in browser
 (but not your password) from changing how you sign in.</p>
 ${notice('error', view.error)}
 <form method="post" action="${view.action}" class="card">
   ${csrfField(ctx)}
+  ${Object.entries(view.hidden ?? {}).map(([name, value]) => html`<input type="hidden" name="${name}" value="${value}">`)}
   <label for="password">Password</label>
   <input id="password" name="password" type="password" autocomplete="current-password" required autofocus>
   <button type="submit">Continue</button>

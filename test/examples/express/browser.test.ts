@@ -4,7 +4,7 @@
  * password, scan the QR code (decoded from a screenshot of the page, as a
  * phone would), confirm with a code computed by twofold itself, save the
  * recovery codes, log in with a code, log in with a recovery code, turn MFA
- * off.
+ * off after a step-up with a code.
  *
  * The server's clock is the test's: it starts at the real time and is moved
  * on by one 30 s step before each new code, so replay protection never makes
@@ -239,8 +239,15 @@ describe.skipIf(skipReason !== null)('the example app in a real browser', () => 
     expect(await page.textContent('#codes-remaining')).toBe('9');
   });
 
-  step('turns MFA off with a code; the account page then says MFA is off', async () => {
-    await page.fill('#disable-code', nextCode());
+  step('turns MFA off after confirming a code (step-up); the account page then says MFA is off', async () => {
+    await clickAndLoad('#disable-mfa');
+    expect(path()).toBe('/mfa/step-up');
+    expect(await heading()).toBe('Confirm it is you');
+    expect(await mainText()).toContain('To turn off two-factor authentication, confirm it is you');
+    await page.fill('#code', nextCode());
+    await clickAndLoad('main button:has-text("Verify")');
+    expect(path()).toBe('/mfa/disable');
+    expect(await heading()).toBe('Turn off two-factor authentication');
     await clickAndLoad('main button:has-text("Turn off")');
     await expectAccountPage('Off');
     expect(await notice()).toContain('Two-factor authentication is off.');

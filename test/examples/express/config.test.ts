@@ -99,6 +99,18 @@ describe('loadConfig', () => {
     expect(loadConfig({ PORT: '0', PUBLIC_URL: 'https://app.example.com' }).publicUrl).toBe('https://app.example.com');
   });
 
+  it('warns that security keys are off when PUBLIC_URL is plain http on another host than localhost', () => {
+    const keysWarning = /security keys and passkeys are off/;
+    const plain = loadConfig({ PUBLIC_URL: 'http://demo.example.test', TWOFOLD_SECRET_KEY: B64_KEY, SESSION_SECRET: SESSION });
+    expect(plain.warnings).toEqual([
+      'PUBLIC_URL is http://demo.example.test: security keys and passkeys are off, browsers offer them only on https:// or http://localhost.',
+    ]);
+    for (const PUBLIC_URL of ['https://app.example.com', 'http://localhost:3000', 'http://app.localhost:3000']) {
+      expect(loadConfig({ PUBLIC_URL }).warnings.join('\n')).not.toMatch(keysWarning);
+    }
+    expect(loadConfig({ PORT: '8080' }).warnings.join('\n')).not.toMatch(keysWarning);
+  });
+
   it.each<[string, Record<string, string>, RegExp]>([
     ['a port out of range', { PORT: '70000' }, /^PORT must be/],
     ['a port that is not a number', { PORT: 'http' }, /^PORT must be/],

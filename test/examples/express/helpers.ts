@@ -3,13 +3,23 @@
  * and benchmark that reuse them): an app on an ephemeral port with a clock
  * moved by hand (one per test file: `sharedServer`), a fetch client with a
  * cookie jar, and the MFA journey in a few calls (`signupAndEnroll`,
- * `openSetup`, `loginWithCode`, `lockByFailureLimit`, `emailedLink`).
+ * `openSetup`, `loginWithCode`, `lockByFailureLimit`, `emailedLink`; step-up:
+ * `openWithStepUp`, `disableMfa`, `regenerateCodes`; security keys through
+ * the software authenticator: `TestKey`, `addKey`, `signupWithKey`,
+ * `loginWithKey`).
  */
 import { request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { generateTotp } from 'twofold';
+import {
+  generateTotp,
+  type AuthenticationResponseJSON,
+  type PublicKeyCredentialCreationOptionsJSON,
+  type PublicKeyCredentialRequestOptionsJSON,
+  type RegistrationResponseJSON,
+} from 'twofold';
 import { afterAll, beforeAll } from 'vitest';
 import { createApp, type CreateAppOptions, type ExampleApp } from '../../../examples/express/app.ts';
+import { SoftAuthenticator, type AssertKnobs, type RegisterKnobs, type SoftAlgorithm } from '../../webauthn/soft-authenticator.ts';
 
 export const SECOND = 1000;
 export const MINUTE = 60 * SECOND;
@@ -385,4 +395,191 @@ export function postWithHost(client: Client, path: string, fields: Record<string
     req.on('error', reject);
     req.end(body);
   });
+}
+
+// --- step-up ---------------------------------------------------------------
+
+/** What answers a second-factor page: a typed code (TOTP or recovery), or a security key (with knobs to corrupt its answer). */
+export type Answer = { code: string } | { key: TestKey; knobs?: Partial<AssertKnobs> };
+
+/** Whether `reply` sends to the step-up page. */
+export function toStepUp(reply: Reply): boolean {
+  return reply.status === 303 && (reply.location ?? '').startsWith('/mfa/step-up?');
+}
+
+/**
+ * Answer a second-factor page (`page`: the login's /login/mfa or a step-up
+ * page) with a code through its code form (posting to `codeAction`), or
+ * with a key through its key form (posting to `keyAction`).
+ */
+export function answerPage(server: TestServer, client: Client, page: Reply, answer: Answer, codeAction: string, keyAction: string): Promise<Reply> {
+  if ('code' in answer) return client.post(codeAction, { _csrf: csrfOf(page.body, codeAction), code: answer.code });
+  const options = keyOptionsOf<PublicKeyCredentialRequestOptionsJSON>(page.body, keyAction);
+  const response = answer.key.assert(options, keyOrigin(server), answer.knobs);
+  return client.post(keyAction, { _csrf: csrfOf(page.body, keyAction), response: JSON.stringify(response) });
+}
+
+/** Answer the step-up page `page` (the reply of GET /mfa/step-up?return=…). */
+export function answerStepUp(server: TestServer, client: Client, page: Reply, answer: Answer): Promise<Reply> {
+  return answerPage(server, client, page, answer, '/mfa/step-up', '/mfa/step-up/webauthn');
+}
+
+/**
+ * GET `path` as a person: when it sends to the step-up page, open that,
+ * answer it (`answer` is called only then, so a TOTP code is made only when
+ * needed), follow the redirect back, and return that page.
+ */
+export async function openWithStepUp(server: TestServer, client: Client, path: string, answer: () => Answer): Promise<Reply> {
+  const first = await client.get(path);
+  if (!toStepUp(first)) return first;
+  const page = await client.get(first.location!);
+  if (page.status !== 200) throw new Error(`step-up page answered ${page.status} ${page.location ?? ''} ${textOf(page.body)}`);
+  const done = await answerStepUp(server, client, page, answer());
+  if (done.status !== 303 || done.location === null || done.location.startsWith('/mfa/step-up')) {
+    throw new Error(`step-up failed: ${done.status} ${done.location ?? ''} ${textOf(done.body)}`);
+  }
+  return client.get(done.location);
+}
+
+/** A fresh TOTP code of `user`, as the `answer` of {@link openWithStepUp}. */
+export function withCode(server: TestServer, user: { secret: string }): () => Answer {
+  return () => ({ code: nextCode(server, user.secret) });
+}
+
+/**
+ * A sensitive change as a person: open its confirmation page `path` (after a
+ * step-up answered by `answer` when there is no live grant), press its
+ * button. When twofold then says the grant is dead (a lock or a factor
+ * change since), the app sends to the step-up page again: step up once more
+ * and press again. Returns the reply of the last POST.
+ */
+export async function confirmChange(server: TestServer, client: Client, path: string, answer: () => Answer): Promise<Reply> {
+  for (let attempt = 0; ; attempt++) {
+    const page = await openWithStepUp(server, client, path, answer);
+    if (page.status !== 200) throw new Error(`GET ${path} answered ${page.status} ${page.location ?? ''}`);
+    const reply = await client.post(path, { _csrf: csrfOf(page.body, path) });
+    if (!toStepUp(reply) || attempt > 0) return reply;
+  }
+}
+
+/** Turn MFA off as a person (step-up, confirm). Returns the POST's reply (303 to /account). */
+export function disableMfa(server: TestServer, client: Client, answer: () => Answer): Promise<Reply> {
+  return confirmChange(server, client, '/mfa/disable', answer);
+}
+
+/** New recovery codes as a person (step-up, confirm). Returns the POST's reply (303 to /mfa/recovery-codes). */
+export function regenerateCodes(server: TestServer, client: Client, answer: () => Answer): Promise<Reply> {
+  return confirmChange(server, client, '/mfa/recovery-codes/regenerate', answer);
+}
+
+// --- security keys ---------------------------------------------------------
+
+/** The origin the browser would report: the app's public origin (http://localhost:<port> in these tests). */
+export function keyOrigin(server: TestServer): string {
+  return server.origin.origin;
+}
+
+/**
+ * A security key for HTTP tests: test/webauthn's software authenticator,
+ * which makes real registration and assertion JSON, plus the signature
+ * counter a real key keeps (0 at registration, one more per assertion:
+ * twofold refuses a counter that does not increase).
+ */
+export class TestKey {
+  readonly authenticator: SoftAuthenticator;
+  counter = 0;
+  constructor(alg: SoftAlgorithm = 'ES256') {
+    this.authenticator = new SoftAuthenticator(alg);
+  }
+
+  /** base64url credential id. */
+  get id(): string {
+    return this.authenticator.id;
+  }
+
+  register(options: PublicKeyCredentialCreationOptionsJSON, origin: string, knobs: Partial<RegisterKnobs> = {}): RegistrationResponseJSON {
+    return this.authenticator.register({ challenge: options.challenge, origin, rpId: options.rp.id ?? 'localhost', counter: this.counter, ...knobs });
+  }
+
+  assert(options: PublicKeyCredentialRequestOptionsJSON, origin: string, knobs: Partial<AssertKnobs> = {}): AuthenticationResponseJSON {
+    this.counter += 1;
+    return this.authenticator.assert({ challenge: options.challenge, origin, rpId: options.rpId ?? 'localhost', counter: this.counter, ...knobs });
+  }
+}
+
+/** The options JSON a key form carries in `data-options` (the form posting to `action`). */
+export function keyOptionsOf<T>(html: string, action: string): T {
+  const tag = new RegExp(`<form[^>]*action="${action.replace(/[/.]/g, '\\$&')}"[^>]*>`).exec(html)?.[0];
+  if (tag === undefined) throw new Error(`no form with action="${action}" on the page`);
+  const options = /data-options="([^"]*)"/.exec(tag);
+  if (!options) throw new Error(`the form posting to ${action} carries no data-options`);
+  return JSON.parse(decodeEntities(options[1]!)) as T;
+}
+
+export interface AddKeyOptions {
+  /** Typed into the name field. Default ''. */
+  name?: string;
+  /** Answers the step-up when the user already holds a factor. */
+  answer?: () => Answer;
+  /** Corrupt the registration answer. */
+  knobs?: Partial<RegisterKnobs>;
+  /** Origin the authenticator reports. Default the app's. */
+  origin?: string;
+}
+
+/**
+ * Add `key` as a person: open /mfa/keys/new (the password again for a first
+ * factor, a step-up answered by `options.answer` otherwise), let the key
+ * answer the page's creation options, and post the form. Returns the POST's
+ * reply (303 to /mfa/recovery-codes for a first factor, to /account after).
+ */
+export async function addKey(server: TestServer, client: Client, user: TestUser, key: TestKey, options: AddKeyOptions = {}): Promise<Reply> {
+  const name = options.name ?? '';
+  const path = name === '' ? '/mfa/keys/new' : `/mfa/keys/new?name=${encodeURIComponent(name)}`;
+  let page = await client.get(path);
+  if (asksPassword(page.body, '/mfa/keys/password')) {
+    const confirm = await client.post('/mfa/keys/password', { _csrf: csrfOf(page.body, '/mfa/keys/password'), name, password: user.password });
+    if (confirm.status !== 303) throw new Error(`password confirmation failed: ${confirm.status} ${textOf(confirm.body)}`);
+    page = await client.get(confirm.location!);
+  } else if (toStepUp(page)) {
+    if (options.answer === undefined) throw new Error('adding a key asks for a step-up: pass `answer`');
+    page = await openWithStepUp(server, client, path, options.answer);
+  }
+  if (page.status !== 200) throw new Error(`GET ${path} answered ${page.status} ${page.location ?? ''} ${textOf(page.body)}`);
+  const creation = keyOptionsOf<PublicKeyCredentialCreationOptionsJSON>(page.body, '/mfa/keys');
+  const response = key.register(creation, options.origin ?? keyOrigin(server), options.knobs);
+  return client.post('/mfa/keys', { _csrf: csrfOf(page.body, '/mfa/keys'), name, response: JSON.stringify(response) });
+}
+
+export interface KeyUser extends TestUser {
+  key: TestKey;
+  codes: string[];
+}
+
+/** Sign up and turn MFA on with a security key alone (named `name`); the recovery codes are read once. The client ends signed in. */
+export async function signupWithKey(server: TestServer, client: Client, name = 'My key'): Promise<KeyUser> {
+  const user = await signup(client);
+  const key = new TestKey();
+  const added = await addKey(server, client, user, key, { name });
+  if (added.status !== 303 || added.location !== '/mfa/recovery-codes') throw new Error(`adding the first key failed: ${added.status} ${added.location ?? ''} ${textOf(added.body)}`);
+  const { codes } = recoveryCodesOf((await client.get('/mfa/recovery-codes')).body);
+  return { ...user, key, codes };
+}
+
+/** Password step, then `answer` on the second-factor page: returns the reply of the answer (303 to /account on success). */
+export async function loginWith(server: TestServer, client: Client, user: TestUser, answer: Answer): Promise<Reply> {
+  const password = await submitPassword(client, user);
+  if (password.location !== '/login/mfa') throw new Error(`password step failed: ${password.status} ${textOf(password.body)}`);
+  const page = await client.get('/login/mfa');
+  return answerPage(server, client, page, answer, '/login/mfa', '/login/webauthn');
+}
+
+/** Password step, then the security key: returns the reply of POST /login/webauthn. */
+export function loginWithKey(server: TestServer, client: Client, user: TestUser, key: TestKey, knobs?: Partial<AssertKnobs>): Promise<Reply> {
+  return loginWith(server, client, user, knobs === undefined ? { key } : { key, knobs });
+}
+
+/** The signed-in user's factors as twofold lists them. */
+export function factorsOf(server: TestServer, user: { username: string }) {
+  return server.mfa.listFactors(server.accounts.byUsername(user.username)!.id);
 }

@@ -4,6 +4,7 @@ import { formatTime } from '../../../examples/express/time.ts';
 import {
   codeNow,
   csrfOf,
+  disableMfa,
   followText,
   loginWithCode,
   MINUTE,
@@ -14,6 +15,7 @@ import {
   signupAndEnroll,
   submitPassword,
   textOf,
+  withCode,
   wrongCode,
 } from './helpers.ts';
 
@@ -45,7 +47,9 @@ describe('the password step of a user with MFA', () => {
     const data = await sessionOf(server, c);
     expect(Object.keys(data!).sort()).toEqual(['cookie', 'csrfToken', 'pendingMfa']);
     const pending = data!.pendingMfa as Record<string, unknown>;
-    expect(Object.keys(pending).sort()).toEqual(['challenge', 'expiresAt', 'userId']);
+    // No `webauthn` request options: this user holds no security key.
+    expect(Object.keys(pending).sort()).toEqual(['challenge', 'expiresAt', 'methods', 'userId']);
+    expect(pending.methods).toEqual(['totp', 'recovery_code']);
     expect(pending.userId).toBe(server.accounts.byUsername(user.username)!.id);
     expect((await c.get('/')).body).not.toContain(user.username);
   });
@@ -246,7 +250,7 @@ describe('a pending marker that is missing, forged, expired or spent sends back 
     const c = client();
     await submitPassword(c, user);
     const form = await c.get('/login/mfa');
-    expect((await owner.submit('/account', '/mfa/disable', { code: nextCode(server, user.secret) })).location).toBe('/account');
+    expect((await disableMfa(server, owner, withCode(server, user))).location).toBe('/account');
     const reply = await c.post('/login/mfa', { _csrf: csrfOf(form.body), code: nextCode(server, user.secret) });
     expect(reply.location).toBe('/login');
     expect(await followText(c, reply)).toContain('That sign-in attempt is no longer valid. Please enter your password again.');
@@ -293,18 +297,19 @@ describe('login with a recovery code', () => {
     expect(reply.body).toContain('action="/login/recovery"');
   });
 
-  it('prompts to regenerate when 3 or fewer codes are left', async () => {
+  it('prompts to regenerate when 2 or fewer codes are left (twofold\'s recovery_codes_low)', async () => {
     const user = await signupAndEnroll(server, client());
     let c = client();
-    for (let i = 0; i < 7; i++) {
+    for (let i = 0; i < 8; i++) {
       c = client();
       await submitPassword(c, user);
       expect((await c.submit('/login/recovery', '/login/recovery', { recoveryCode: user.codes[i]! })).location).toBe('/account');
     }
     const account = await c.get('/account');
-    expect(textOf(account.body)).toContain('Signed in with a recovery code. 3 recovery codes left. Generate new ones below before you run out.');
+    expect(textOf(account.body)).toContain('Signed in with a recovery code. 2 recovery codes left. Generate new ones below before you run out.');
     expect(account.body).toContain('id="few-codes"');
-    expect(account.body).toContain('action="/mfa/recovery-codes/regenerate"');
+    expect(textOf(account.body)).toContain('Only 2 recovery codes left. Generate new ones before you run out.');
+    expect(account.body).toContain('href="/mfa/recovery-codes/regenerate"');
   });
 
   it('the code field of the code form also takes a recovery code', async () => {

@@ -4,14 +4,17 @@ import { PNG } from 'pngjs';
 import { describe, expect, it } from 'vitest';
 import { generateTotp, normalizeRecoveryCode, parseOtpauthUri } from 'twofold';
 import {
+  answerStepUp,
   codeNow,
   csrfOf,
+  disableMfa,
   followText,
   loginWithCode,
   nextCode,
   openSetup,
   PASSWORD,
   recoveryCodesOf,
+  regenerateCodes,
   sessionOf,
   setupOf,
   sharedServer,
@@ -19,6 +22,7 @@ import {
   signupAndEnroll,
   submitPassword,
   textOf,
+  withCode,
   wrongCode,
 } from './helpers.ts';
 
@@ -112,7 +116,7 @@ describe('GET /mfa/setup', () => {
     await signupAndEnroll(server, c);
     const reply = await c.get('/mfa/setup');
     expect(reply.location).toBe('/account');
-    expect(await followText(c, reply)).toContain('Two-factor authentication is already on.');
+    expect(await followText(c, reply)).toContain('Two-factor authentication is already on with an authenticator app.');
     const post = await c.post('/mfa/setup', { _csrf: await c.csrf('/account'), code: '123456' });
     expect(post.location).toBe('/account');
   });
@@ -141,7 +145,7 @@ describe('GET /mfa/recovery-codes', () => {
     expect(textOf(again.body)).toContain('Your recovery codes were already shown once');
     expect(again.body).not.toContain('id="recovery-codes"');
     for (const code of codes) expect(again.body).not.toContain(code);
-    expect(again.body).toContain('action="/mfa/recovery-codes/regenerate"');
+    expect(again.body).toContain('href="/mfa/recovery-codes/regenerate"');
   });
 
   it('the shown codes work for login', async () => {
@@ -160,11 +164,11 @@ describe('GET /mfa/recovery-codes', () => {
   });
 });
 
-describe('POST /mfa/recovery-codes/regenerate', () => {
-  it('with a TOTP code: new codes, shown once; the old ones are dead', async () => {
+describe('new recovery codes, after a step-up', () => {
+  it('with a TOTP code at the step-up: new codes, shown once; the old ones are dead', async () => {
     const c = client();
     const user = await signupAndEnroll(server, c);
-    const reply = await c.submit('/account', '/mfa/recovery-codes/regenerate', { code: nextCode(server, user.secret) });
+    const reply = await regenerateCodes(server, c, withCode(server, user));
     expect(reply.status).toBe(303);
     expect(reply.location).toBe('/mfa/recovery-codes');
     const { codes } = recoveryCodesOf((await c.get('/mfa/recovery-codes')).body);
@@ -178,35 +182,52 @@ describe('POST /mfa/recovery-codes/regenerate', () => {
     expect(server.outbox.to(`${user.username}@example.test`).map((e) => e.subject)).toContain('New recovery codes');
   });
 
-  it('with a recovery code in the same field', async () => {
+  it('with a recovery code in the code field of the step-up', async () => {
     const c = client();
     const user = await signupAndEnroll(server, c);
-    const reply = await c.submit('/account', '/mfa/recovery-codes/regenerate', { code: user.codes[3]! });
+    const reply = await regenerateCodes(server, c, () => ({ code: user.codes[3]! }));
     expect(reply.location).toBe('/mfa/recovery-codes');
     const used = server.outbox.to(`${user.username}@example.test`).find((e) => e.subject === 'A recovery code was used');
-    expect(used?.text).toContain('to generate new recovery codes');
+    expect(used?.text).toContain('to confirm a sensitive change');
   });
 
   it('the account page offers unseen codes after a regeneration that was not followed', async () => {
     const c = client();
     const user = await signupAndEnroll(server, c);
-    await c.submit('/account', '/mfa/recovery-codes/regenerate', { code: nextCode(server, user.secret) });
+    await regenerateCodes(server, c, withCode(server, user));
     const account = await c.get('/account');
     expect(textOf(account.body)).toContain('You have new recovery codes you have not seen yet.');
     expect(account.body).toContain('href="/mfa/recovery-codes"');
+  });
+
+  it('without a step-up, the page and its POST send to the step-up page and change nothing', async () => {
+    const c = client();
+    const user = await signupAndEnroll(server, c);
+    const account = await c.get('/account');
+    expect(account.body).toContain('href="/mfa/recovery-codes/regenerate"');
+    expect(account.body).not.toContain('action="/mfa/recovery-codes/regenerate"');
+    const page = await c.get('/mfa/recovery-codes/regenerate');
+    expect(page.location).toBe('/mfa/step-up?return=%2Fmfa%2Frecovery-codes%2Fregenerate');
+    const post = await c.post('/mfa/recovery-codes/regenerate', { _csrf: csrfOf(account.body), code: nextCode(server, user.secret) });
+    expect(post.location).toBe('/mfa/step-up?return=%2Fmfa%2Frecovery-codes%2Fregenerate');
+    const status = await server.mfa.status(server.accounts.byUsername(user.username)!.id);
+    expect(status).toMatchObject({ recoveryCodesRemaining: 10, recoveryCodesUnrevealed: false });
   });
 
   it.each([
     ['a wrong code', (s: string) => wrongCode(server, s), 401, 'That code is not right. 4 attempts left'],
     ['a malformed code', () => '12', 400, 'Enter the 6-digit code from your authenticator app'],
     ['nothing', () => '', 400, 'Enter a code from your authenticator app or a recovery code.'],
-  ])('refuses %s on the account page', async (_name, code, status, message) => {
+  ])('refuses %s on the step-up page', async (_name, code, status, message) => {
     const c = client();
     const user = await signupAndEnroll(server, c);
-    const reply = await c.submit('/account', '/mfa/recovery-codes/regenerate', { code: code(user.secret) });
+    const page = await c.get((await c.get('/mfa/recovery-codes/regenerate')).location!);
+    expect(page.status).toBe(200);
+    const reply = await answerStepUp(server, c, page, { code: code(user.secret) });
     expect(reply.status).toBe(status);
     expect(textOf(reply.body)).toContain(message);
-    expect(textOf(reply.body)).toContain('Recovery codes left 10');
+    expect(reply.body).toContain('action="/mfa/step-up"');
+    expect(textOf((await c.get('/account')).body)).toContain('Recovery codes left 10');
   });
 
   it('without a session redirects to /login', async () => {
@@ -216,11 +237,11 @@ describe('POST /mfa/recovery-codes/regenerate', () => {
   });
 });
 
-describe('POST /mfa/disable', () => {
-  it('with a TOTP code turns MFA off; login then needs only the password', async () => {
+describe('turning MFA off, after a step-up', () => {
+  it('with a TOTP code at the step-up turns MFA off; login then needs only the password', async () => {
     const c = client();
     const user = await signupAndEnroll(server, c);
-    const reply = await c.submit('/account', '/mfa/disable', { code: nextCode(server, user.secret) });
+    const reply = await disableMfa(server, c, withCode(server, user));
     expect(reply.status).toBe(303);
     expect(reply.location).toBe('/account');
     const account = await followText(c, reply);
@@ -229,46 +250,60 @@ describe('POST /mfa/disable', () => {
     expect(await mfaState(user.username)).toBe('registered');
     expect((await submitPassword(client(), user)).location).toBe('/account');
     const email = server.outbox.to(`${user.username}@example.test`).find((e) => e.subject === 'Two-factor authentication is off');
-    expect(email?.text).toContain('confirmed with an authenticator code');
+    expect(email?.text).toContain('confirmed with a recent confirmation of your second factor');
   });
 
-  it('with a recovery code', async () => {
+  it('with a recovery code at the step-up', async () => {
     const c = client();
     const user = await signupAndEnroll(server, c);
-    const reply = await c.submit('/account', '/mfa/disable', { code: '', recoveryCode: user.codes[5]! });
+    const reply = await disableMfa(server, c, () => ({ code: user.codes[5]! }));
     expect(reply.location).toBe('/account');
     expect(await mfaState(user.username)).toBe('registered');
-    const email = server.outbox.to(`${user.username}@example.test`).find((e) => e.subject === 'Two-factor authentication is off');
-    expect(email?.text).toContain('confirmed with a recovery code');
+    const used = server.outbox.to(`${user.username}@example.test`).find((e) => e.subject === 'A recovery code was used');
+    expect(used?.text).toContain('to confirm a sensitive change');
   });
 
-  it('refuses a wrong code and keeps MFA on', async () => {
+  it('without a step-up, GET and POST /mfa/disable send to the step-up page and MFA stays on', async () => {
     const c = client();
     const user = await signupAndEnroll(server, c);
-    const reply = await c.submit('/account', '/mfa/disable', { code: wrongCode(server, user.secret) });
-    expect(reply.status).toBe(401);
-    expect(textOf(reply.body)).toContain('That code is not right.');
-    const recovery = await c.submit('/account', '/mfa/disable', { recoveryCode: 'AAAA-AAAA-AAAA-AAAA-AAAA-AAAA' });
-    expect(recovery.status).toBe(401);
-    expect(textOf(recovery.body)).toContain('3 attempts left');
+    const account = await c.get('/account');
+    expect(account.body).toContain('href="/mfa/disable"');
+    expect((await c.get('/mfa/disable')).location).toBe('/mfa/step-up?return=%2Fmfa%2Fdisable');
+    const post = await c.post('/mfa/disable', { _csrf: csrfOf(account.body), code: nextCode(server, user.secret) });
+    expect(post.location).toBe('/mfa/step-up?return=%2Fmfa%2Fdisable');
     expect(await mfaState(user.username)).toBe('enabled');
   });
 
-  it('refuses a replayed code', async () => {
+  it('refuses wrong codes at the step-up and keeps MFA on', async () => {
     const c = client();
     const user = await signupAndEnroll(server, c);
-    const reply = await c.submit('/account', '/mfa/disable', { code: codeNow(server, user.secret) });
+    const page = await c.get('/mfa/step-up?return=/mfa/disable');
+    const reply = await answerStepUp(server, c, page, { code: wrongCode(server, user.secret) });
+    expect(reply.status).toBe(401);
+    expect(textOf(reply.body)).toContain('That code is not right.');
+    const recovery = await answerStepUp(server, c, reply, { code: 'AAAA-AAAA-AAAA-AAAA-AAAA-AAAA' });
+    expect(recovery.status).toBe(401);
+    expect(textOf(recovery.body)).toContain('3 attempts left');
+    expect((await c.get('/mfa/disable')).location).toBe('/mfa/step-up?return=%2Fmfa%2Fdisable');
+    expect(await mfaState(user.username)).toBe('enabled');
+  });
+
+  it('refuses a replayed code at the step-up', async () => {
+    const c = client();
+    const user = await signupAndEnroll(server, c);
+    const page = await c.get('/mfa/step-up?return=/mfa/disable');
+    const reply = await answerStepUp(server, c, page, { code: codeNow(server, user.secret) });
     expect(reply.status).toBe(401);
     expect(textOf(reply.body)).toContain('That code was already used.');
   });
 
-  it('locks after repeated wrong codes and says until when', async () => {
+  it('locks after repeated wrong codes at the step-up and says until when', async () => {
     const c = client();
     const user = await signupAndEnroll(server, c);
-    let reply;
-    for (let i = 0; i < 5; i++) reply = await c.submit('/account', '/mfa/disable', { code: wrongCode(server, user.secret) });
-    expect(reply!.status).toBe(429);
-    expect(textOf(reply!.body)).toContain('Too many wrong codes: your account is locked until');
+    let reply = await c.get('/mfa/step-up?return=/mfa/disable');
+    for (let i = 0; i < 5; i++) reply = await answerStepUp(server, c, reply, { code: wrongCode(server, user.secret) });
+    expect(reply.status).toBe(429);
+    expect(textOf(reply.body)).toContain('Too many wrong codes: your account is locked until');
     expect(textOf((await c.get('/account')).body)).toContain('On (locked)');
   });
 });
@@ -299,7 +334,7 @@ describe('other sessions end when MFA is turned on or off', () => {
     expect((await loginWithCode(server, laptop, user)).location).toBe('/account');
     expect((await laptop.get('/account')).status).toBe(200);
 
-    await phone.submit('/account', '/mfa/disable', { code: nextCode(server, user.secret) });
+    await disableMfa(server, phone, withCode(server, user));
     expect((await phone.get('/account')).status).toBe(200);
     expect((await laptop.get('/account')).location).toBe('/login');
   });
@@ -309,7 +344,7 @@ describe('other sessions end when MFA is turned on or off', () => {
     const user = await signupAndEnroll(server, phone);
     const laptop = client();
     await loginWithCode(server, laptop, user);
-    await phone.submit('/account', '/mfa/recovery-codes/regenerate', { code: nextCode(server, user.secret) });
+    await regenerateCodes(server, phone, withCode(server, user));
     expect((await laptop.get('/account')).status).toBe(200);
   });
 });

@@ -5,22 +5,27 @@ import {
   Client,
   codeNow,
   csrfOf,
+  disableMfa,
   emailedLink,
+  factorsOf,
   lastEmail,
   loginWithCode,
   MINUTE,
-  nextCode,
   openSetup,
+  openWithStepUp,
   PASSWORD,
+  regenerateCodes,
   sessionOf,
   setupOf,
   sharedServer,
   signup,
   signupAndEnroll,
+  signupWithKey,
   startServer,
   submitPassword,
   textOf,
   uniqueName,
+  withCode,
   wrongCode,
 } from './helpers.ts';
 
@@ -39,6 +44,13 @@ describe('CSRF', () => {
     '/mfa/recovery-codes/regenerate',
     '/mfa/disable',
     '/mfa/email-recovery/cancel',
+    '/login/webauthn',
+    '/mfa/step-up',
+    '/mfa/step-up/webauthn',
+    '/mfa/keys',
+    '/mfa/keys/password',
+    '/mfa/factors/:id/rename',
+    '/mfa/factors/:id/remove',
     '/forgot-password',
     '/reset-password',
   ];
@@ -61,10 +73,27 @@ describe('CSRF', () => {
     await reset.submit('/forgot-password', '/forgot-password', { login: plainUser.username });
     const link = emailedLink(lastEmail(server, plainUser, 'Reset your password').text, '/reset-password');
     pages.push(await reset.get(link.pathname + link.search));
+    // Step-up, the confirmation pages, and the forms of a user with a security key.
+    pages.push(await c.get('/mfa/step-up?return=/mfa/disable'));
+    pages.push(await openWithStepUp(server, c, '/mfa/disable', withCode(server, user)));
+    pages.push(await c.get('/mfa/recovery-codes/regenerate'));
+    const [factor] = await factorsOf(server, user);
+    pages.push(await c.get(`/mfa/factors/${factor!.id}/remove`));
+    const keyed = client();
+    pages.push(await keyed.get('/mfa/keys/new')); // nobody signed in: the login page
+    const keyUser = await signupWithKey(server, keyed);
+    pages.push(await keyed.get('/account'), await keyed.get('/mfa/step-up?return=/account'));
+    const keyLogin = client();
+    await submitPassword(keyLogin, keyUser);
+    pages.push(await keyLogin.get('/login/mfa'));
+    const firstKey = client();
+    await signup(firstKey);
+    pages.push(await firstKey.get('/mfa/keys/new')); // the password step
+    pages.push(await openWithStepUp(server, keyed, '/mfa/keys/new', () => ({ key: keyUser.key })));
     const actions = new Set<string>();
     for (const page of pages) {
       for (const form of page.body.match(/<form[^>]*method="post"[\s\S]*?<\/form>/g) ?? []) {
-        actions.add(/action="([^"]+)"/.exec(form)![1]!);
+        actions.add(/action="([^"]+)"/.exec(form)![1]!.replace(/^\/mfa\/factors\/[A-Za-z0-9_-]+\//, '/mfa/factors/:id/'));
         expect(form).toMatch(/<input type="hidden" name="_csrf" value="[A-Za-z0-9_-]{43}">/);
       }
     }
@@ -89,10 +118,11 @@ describe('CSRF', () => {
     expect((await c.post(path, { _csrf: 'x'.repeat(500), code: '123456' })).status).toBe(403);
   });
 
-  it('a refused POST changes nothing (disable with a right code but no token)', async () => {
+  it('a refused POST changes nothing (disable with a live step-up grant but no token)', async () => {
     const c = client();
     const user = await signupAndEnroll(server, c);
-    const reply = await c.post('/mfa/disable', { code: nextCode(server, user.secret) });
+    expect((await openWithStepUp(server, c, '/mfa/disable', withCode(server, user))).status).toBe(200);
+    const reply = await c.post('/mfa/disable', {});
     expect(reply.status).toBe(403);
     expect((await server.mfa.status(server.accounts.byUsername(user.username)!.id)).state).toBe('enabled');
   });
@@ -117,7 +147,8 @@ describe('security headers', () => {
     const csp = page.headers.get('content-security-policy')!;
     const directives = Object.fromEntries(csp.split(';').map((d) => { const [name, ...values] = d.trim().split(/\s+/); return [name, values.join(' ')]; }));
     expect(directives['default-src']).toBe("'self'");
-    expect(directives['script-src']).toBe("'none'");
+    expect(directives['script-src']).toBe("'self'");
+    expect(directives['script-src-attr']).toBe("'none'");
     expect(directives['style-src']).toBe("'self'");
     expect(directives['img-src']).toBe("'self' data:");
     expect(directives['frame-ancestors']).toBe("'none'");
@@ -229,7 +260,7 @@ describe('the dev outbox', () => {
     const c = client();
     await submitPassword(c, user);
     await c.submit('/login/recovery', '/login/recovery', { recoveryCode: user.codes[0]! });
-    await phone.submit('/account', '/mfa/recovery-codes/regenerate', { code: nextCode(server, user.secret) });
+    await regenerateCodes(server, phone, withCode(server, user));
     const regenerated = (await phone.get('/mfa/recovery-codes')).body;
     const pending = client();
     await submitPassword(pending, user);
@@ -238,7 +269,7 @@ describe('the dev outbox', () => {
     await phone.submit('/account', '/mfa/email-recovery/cancel', { password: user.password });
     for (let i = 0; i < 5; i++) await pending.submit('/login/mfa', '/login/mfa', { code: wrongCode(server, user.secret) });
     server.clock.advance(MINUTE);
-    await phone.submit('/account', '/mfa/disable', { code: nextCode(server, user.secret) });
+    await disableMfa(server, phone, withCode(server, user));
 
     const outbox = await phone.get('/dev/outbox');
     expect(outbox.status).toBe(200);
