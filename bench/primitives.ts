@@ -5,6 +5,7 @@
 import { createHmac } from 'node:crypto';
 import * as OTPAuth from 'otpauth';
 import { verifySync as otplibVerifySync } from 'otplib';
+import QRCode from 'qrcode';
 import {
   generateRecoveryCodes,
   generateSecret,
@@ -93,8 +94,19 @@ export async function benchPrimitives(): Promise<Record<string, Result>> {
   ]);
 
   const uri = `otpauth://totp/Example%20App:alice%40example.com?secret=${secret}&issuer=Example%20App`;
-  const qrDataUrl = await measureAsync('renderQr dataUrl', () => renderQr(uri, { format: 'dataUrl' }));
+  // The baseline: renderQr's data URL before 0.2, qrcode's RGBA PNG (Node renderer, pngjs) at the same
+  // level, quiet zone, scale and encoder options, measured in this run.
+  const oldDataUrl = async () => {
+    const segments = [{ data: new TextEncoder().encode(uri), mode: 'byte' as const }];
+    const rendererOpts = { deflateLevel: 9, filterType: 2 };
+    const png = await QRCode.toBuffer(segments, { errorCorrectionLevel: 'M', margin: 4, scale: 6, type: 'png', rendererOpts });
+    return `data:image/png;base64,${png.toString('base64')}`;
+  };
+  const qrDataUrlOld = await measureAsync('qrcode RGBA PNG data URL (old renderQr path)', oldDataUrl);
+  const qrDataUrl = await measureAsync('renderQr dataUrl (1-bit PNG)', () => renderQr(uri, { format: 'dataUrl' }));
+  const qrPng = await measureAsync('renderQr png (1-bit PNG)', () => renderQr(uri, { format: 'png' }));
   const qrSvg = await measureAsync('renderQr svg', () => renderQr(uri, { format: 'svg' }));
+  const qrTerminal = await measureAsync('renderQr terminal', () => renderQr(uri, { format: 'terminal' }));
   const recovery = measureSync('generateRecoveryCodes(10) + hash 10', () => {
     const codes = generateRecoveryCodes(10);
     for (const code of codes) hashRecoveryCode('user-123', code);
@@ -104,9 +116,21 @@ export async function benchPrimitives(): Promise<Record<string, Result>> {
   const sealed = ring.seal(secret, 'user-123');
   const seal = measureSync('seal a TOTP secret', () => ring.seal(secret, 'user-123'));
   const open = measureSync('open a sealed TOTP secret', () => ring.open(sealed, 'user-123'));
-  printTable('QR, recovery codes, sealing', [
-    { result: qrDataUrl, target: 'median < 5 ms' },
-    { result: qrSvg },
+  printTable('QR codes (ratio: ops/s over the old path; ≥ 2× ops/s is ≤ 0.5× time)', [
+    { result: qrDataUrlOld },
+    { result: qrDataUrl, baseline: qrDataUrlOld, target: '≤ 0.5× time, median < 5 ms' },
+    { result: qrPng, baseline: qrDataUrlOld },
+    { result: qrSvg, baseline: qrDataUrlOld },
+    { result: qrTerminal, baseline: qrDataUrlOld },
+  ]);
+  const oldLength = (await oldDataUrl()).length;
+  const newLength = (await renderQr(uri, { format: 'dataUrl' })).length;
+  console.log('\n| QR data URL, typical otpauth URI, scale 6 | characters | ratio | target |');
+  console.log('|---|---:|---:|---|');
+  console.log(`| qrcode RGBA PNG (old renderQr path) | ${oldLength.toLocaleString('en-US')} | | |`);
+  console.log(`| renderQr dataUrl (1-bit PNG) | ${newLength.toLocaleString('en-US')} | ${(newLength / oldLength).toFixed(2)}× | ≤ 4,000 |`);
+
+  printTable('Recovery codes, sealing', [
     { result: recovery },
     { result: seal },
     { result: open },

@@ -19,7 +19,9 @@ export type MfaErrorCode =
   /** A store kept losing compare-and-set races beyond the retry bound. */
   | 'store_conflict'
   /** A store returned something that breaks its contract. */
-  | 'store_contract';
+  | 'store_contract'
+  /** The runtime lacks something twofold needs (e.g. neither node:zlib nor CompressionStream to make a PNG). */
+  | 'unsupported_runtime';
 
 /** Marks MfaError instances across copies of the library (see `Symbol.hasInstance`). */
 const BRAND = Symbol.for('twofold.MfaError');

@@ -1,5 +1,6 @@
 import QRCode from 'qrcode';
 import { MfaError } from './errors.ts';
+import { encodeBilevelPng } from './qr-png.ts';
 
 /** Output formats of {@link renderQr}. */
 export type QrFormat = 'dataUrl' | 'png' | 'svg' | 'terminal';
@@ -14,7 +15,7 @@ export interface RenderQrOptions {
   format: QrFormat;
   /**
    * Pixels per QR module for `png` and `dataUrl`, an integer 1..32
-   * (default 6: a typical otpauth URI gives a ~340 px image). Ignored by
+   * (default 6: a typical otpauth URI gives a ~320 px image). Ignored by
    * `svg` and `terminal`.
    */
   scale?: number;
@@ -30,11 +31,20 @@ const ERROR_CORRECTION = 'M';
 const MARGIN_MODULES = 4;
 const DEFAULT_SCALE = 6;
 const MAX_SCALE = 32;
-/** Byte-mode capacity of the largest symbol (version 40) at level M. */
-const MAX_BYTES = 2331;
+
+/** The four error-correction levels of ISO/IEC 18004, from ~7% to ~30% recoverable damage. */
+export type ErrorCorrectionLevel = 'L' | 'M' | 'Q' | 'H';
+/** Byte-mode capacity of the largest symbol (version 40) at each level. */
+const MAX_BYTES: Record<ErrorCorrectionLevel, number> = { L: 2953, M: 2331, Q: 1663, H: 1273 };
 
 const ANSI_DARK_ON_LIGHT = '\x1b[30;47m';
 const ANSI_RESET = '\x1b[0m';
+
+/** A QR symbol without its quiet zone: `size × size` modules, row by row, 1 = dark. */
+interface Modules {
+  size: number;
+  data: Uint8Array;
+}
 
 /**
  * Renders `uri` (normally an otpauth:// URI) as a QR code a phone camera can
@@ -43,41 +53,46 @@ const ANSI_RESET = '\x1b[0m';
  * The text is encoded as a single UTF-8 byte segment, so every scanner reads
  * back exactly the same string. Error correction is level M (robust enough for
  * a photographed screen, modules stay large) with the 4-module quiet zone the
- * spec requires, in every format, terminal included; the terminal form forces
- * dark-on-light ANSI colours, since many scanners cannot read the inverted
- * code a dark terminal theme would otherwise show.
+ * spec requires, in every format, terminal included; every format is dark on
+ * light whatever the page or terminal theme, since many scanners cannot read
+ * an inverted code. The PNG is 1 bit per pixel, made without canvas, DOM or
+ * `fs`, so every format works in Node, Deno, Bun and Cloudflare Workers.
  *
  * The URI holds the TOTP secret, so error messages never include it.
  *
  * @throws {MfaError} `invalid_argument` when `uri` is not a non-empty,
- * well-formed string, is too long for a QR code, or `options` are invalid.
+ * well-formed string, is too long for a QR code, or `options` are invalid;
+ * also for `png` and `dataUrl` on a runtime with neither `node:zlib` nor
+ * `CompressionStream`.
  */
 export function renderQr(uri: string, options: { format: 'png'; scale?: number }): Promise<Uint8Array>;
 export function renderQr(uri: string, options: { format: 'dataUrl' | 'svg' | 'terminal'; scale?: number }): Promise<string>;
 export function renderQr(uri: string, options: RenderQrOptions): Promise<string | Uint8Array>;
-export async function renderQr(uri: string, options: RenderQrOptions): Promise<string | Uint8Array> {
-  const bytes = encodeUri(uri);
-  const { format, scale } = checkOptions(options);
-  const segments: QRCode.QRCodeSegment[] = [{ data: bytes, mode: 'byte' }];
-  const base = { errorCorrectionLevel: ERROR_CORRECTION, margin: MARGIN_MODULES } as const;
+export function renderQr(uri: string, options: RenderQrOptions): Promise<string | Uint8Array> {
+  return renderQrAtLevel(uri, options, ERROR_CORRECTION);
+}
 
+/**
+ * {@link renderQr} at any error-correction level. Internal: not exported by
+ * the package; the tests decode every format at every level through it.
+ */
+export async function renderQrAtLevel(uri: string, options: RenderQrOptions, level: ErrorCorrectionLevel): Promise<string | Uint8Array> {
+  const bytes = encodeUri(uri, level);
+  const { format, scale } = checkOptions(options);
+  const modules = createModules(bytes, level);
   switch (format) {
     case 'png':
-    case 'dataUrl': {
-      // Filter "up" makes the repeated rows of a module zero: several times
-      // faster than pngjs's adaptive default, for a slightly larger file.
-      const rendererOpts = { deflateLevel: 9, filterType: 2 };
-      const png = await QRCode.toBuffer(segments, { ...base, scale, type: 'png', rendererOpts });
-      return format === 'png' ? png : `data:image/png;base64,${png.toString('base64')}`;
-    }
+      return renderPng(modules, scale);
+    case 'dataUrl':
+      return `data:image/png;base64,${toBase64(await renderPng(modules, scale))}`;
     case 'svg':
-      return (await QRCode.toString(segments, { ...base, type: 'svg' })).trimEnd();
+      return renderSvg(modules);
     case 'terminal':
-      return renderTerminal(QRCode.create(segments, base));
+      return renderTerminal(modules);
   }
 }
 
-function encodeUri(uri: unknown): Uint8Array {
+function encodeUri(uri: unknown, level: ErrorCorrectionLevel): Uint8Array {
   if (typeof uri !== 'string' || uri.length === 0) {
     throw new MfaError('invalid_argument', 'renderQr: uri must be a non-empty string');
   }
@@ -86,8 +101,8 @@ function encodeUri(uri: unknown): Uint8Array {
     throw new MfaError('invalid_argument', 'renderQr: uri must be well-formed Unicode');
   }
   const bytes = new TextEncoder().encode(uri);
-  if (bytes.length > MAX_BYTES) {
-    throw new MfaError('invalid_argument', `renderQr: uri is ${bytes.length} bytes, a QR code holds at most ${MAX_BYTES}`);
+  if (bytes.length > MAX_BYTES[level]) {
+    throw new MfaError('invalid_argument', `renderQr: uri is ${bytes.length} bytes, a QR code holds at most ${MAX_BYTES[level]}`);
   }
   return bytes;
 }
@@ -107,16 +122,64 @@ function checkOptions(options: unknown): { format: QrFormat; scale: number } {
 }
 
 /**
+ * The symbol from qrcode's matrix API, which its Node and browser builds
+ * (the one a Workers bundler picks) both have; twofold draws every format itself.
+ */
+function createModules(bytes: Uint8Array, level: ErrorCorrectionLevel): Modules {
+  if (typeof QRCode?.create !== 'function') {
+    throw new MfaError('unsupported_runtime', 'renderQr: the qrcode package was bundled without its create() function');
+  }
+  return QRCode.create([{ data: bytes, mode: 'byte' }], { errorCorrectionLevel: level }).modules;
+}
+
+/** `scale` pixels per module, quiet zone included, as a 1-bit PNG. */
+function renderPng({ size, data }: Modules, scale: number): Promise<Uint8Array> {
+  const side = (size + 2 * MARGIN_MODULES) * scale;
+  const stride = Math.ceil(side / 8);
+  const rows = new Uint8Array(stride * side).fill(0xff); // all white
+  for (let r = 0; r < size; r++) {
+    const top = (r + MARGIN_MODULES) * scale * stride;
+    for (let c = 0; c < size; c++) {
+      if (data[r * size + c] !== 1) continue;
+      const left = (c + MARGIN_MODULES) * scale;
+      for (let x = left; x < left + scale; x++) rows[top + (x >> 3)]! &= ~(0x80 >> (x & 7));
+    }
+    for (let k = 1; k < scale; k++) rows.copyWithin(top + k * stride, top, top + stride);
+  }
+  return encodeBilevelPng(side, side, rows);
+}
+
+/**
+ * One `<path>` stroking each horizontal run of dark modules, on a white
+ * background, in a viewBox that includes the quiet zone.
+ */
+function renderSvg({ size, data }: Modules): string {
+  const side = size + 2 * MARGIN_MODULES;
+  let path = '';
+  for (let r = 0; r < size; r++) {
+    for (let c = 0; c < size; c++) {
+      if (data[r * size + c] !== 1) continue;
+      const start = c;
+      while (c + 1 < size && data[r * size + c + 1] === 1) c++;
+      path += `M${start + MARGIN_MODULES} ${r + MARGIN_MODULES + 0.5}h${c + 1 - start}`;
+    }
+  }
+  return (
+    `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${side} ${side}" shape-rendering="crispEdges">` +
+    `<rect width="${side}" height="${side}" fill="#fff"/><path stroke="#000" d="${path}"/></svg>`
+  );
+}
+
+/**
  * Two module rows per text line with half blocks, so modules come out about
  * square in a terminal cell, black on white whatever the terminal theme.
  */
-function renderTerminal(qr: QRCode.QRCode): string {
-  const size = qr.modules.size;
+function renderTerminal({ size, data }: Modules): string {
   const full = size + 2 * MARGIN_MODULES;
   const dark = (row: number, col: number): boolean => {
     const r = row - MARGIN_MODULES;
     const c = col - MARGIN_MODULES;
-    return r >= 0 && r < size && c >= 0 && c < size && qr.modules.get(r, c) === 1;
+    return r >= 0 && r < size && c >= 0 && c < size && data[r * size + c] === 1;
   };
   const lines: string[] = [];
   for (let row = 0; row < full; row += 2) {
@@ -129,4 +192,12 @@ function renderTerminal(qr: QRCode.QRCode): string {
     lines.push(ANSI_DARK_ON_LIGHT + line + ANSI_RESET);
   }
   return `${lines.join('\n')}\n`;
+}
+
+/** Standard base64 with `btoa`, which every runtime has (unlike `Buffer`). */
+function toBase64(bytes: Uint8Array): string {
+  let binary = '';
+  // In slices, since String.fromCharCode takes its bytes as arguments.
+  for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(binary);
 }

@@ -1,8 +1,9 @@
 import jsqr from 'jsqr';
 import { PNG } from 'pngjs';
+import QRCode from 'qrcode';
 import { describe, expect, it } from 'vitest';
 import { isMfaError } from '../src/errors.ts';
-import { renderQr, type RenderQrOptions } from '../src/qr.ts';
+import { renderQr, renderQrAtLevel, type ErrorCorrectionLevel, type RenderQrOptions } from '../src/qr.ts';
 
 // jsqr is CommonJS with `exports.default`: typed as the module object, at runtime also the function.
 const jsQR = jsqr.default;
@@ -19,6 +20,10 @@ const URIS: readonly [string, string][] = [
   ['SHA512 with a 64-byte secret', `otpauth://totp/Example:carol?secret=${SECRET_64_BYTES}&issuer=Example&algorithm=SHA512&digits=8&period=60`],
   ['ampersand, percent and spaces', 'otpauth://totp/A & B %25 Co:dave smith?secret=ABC&issuer=A & B %25 Co'],
 ];
+
+const LEVELS: readonly ErrorCorrectionLevel[] = ['L', 'M', 'Q', 'H'];
+/** A sample of the scales 1..32 renderQr accepts. */
+const SCALES = [1, 2, 3, 6, 12, 32];
 
 /** Decodes an RGBA image with jsQR, reading the payload bytes back as strict UTF-8. */
 function decodeImage(data: Uint8Array, width: number, height: number): string {
@@ -51,11 +56,14 @@ function rasterize(grid: boolean[][]): { data: Uint8Array; size: number } {
   return { data, size };
 }
 
-/** Rebuilds the module grid from qrcode's SVG path ("M x y.5", "m dx 0", "h n"). */
+/**
+ * Rebuilds the module grid, quiet zone included, from the stroked path of an
+ * SVG ("M x y.5", "m dx 0", "h n"): twofold's, or qrcode's own for reference.
+ */
 function svgToGrid(svg: string): boolean[][] {
   const side = Number(/viewBox="0 0 (\d+) \1"/.exec(svg)![1]);
   const grid = Array.from({ length: side }, () => Array<boolean>(side).fill(false));
-  const d = /<path stroke="#000000" d="([^"]*)"/.exec(svg)![1]!;
+  const d = /<path stroke="#000(?:000)?" d="([^"]*)"/.exec(svg)![1]!;
   let x = 0;
   let y = 0;
   for (const [, cmd, a, b] of d.matchAll(/([Mmh])(-?[\d.]+)(?: (-?[\d.]+))?/g)) {
@@ -71,7 +79,7 @@ const stripAnsi = (text: string) => text.replace(/\x1b\[[0-9;]*m/g, '');
 /** Rebuilds the module grid from half blocks: each character is two module rows. */
 function terminalToGrid(text: string): boolean[][] {
   const grid: boolean[][] = [];
-  for (const line of stripAnsi(text).trimEnd().split('\n')) {
+  for (const line of stripAnsi(text).replace(/\n$/, '').split('\n')) {
     const chars = [...line];
     grid.push(chars.map((c) => c === '█' || c === '▀'));
     grid.push(chars.map((c) => c === '█' || c === '▄'));
@@ -98,7 +106,10 @@ describe('renderQr', () => {
       expect(svg.startsWith('<svg')).toBe(true);
       expect(svg.endsWith('</svg>')).toBe(true);
       expect(svg).toMatch(/viewBox="0 0 \d+ \d+"/);
-      expect(svg.match(/<path /g)).toHaveLength(2);
+      expect(svg).toContain('shape-rendering="crispEdges"');
+      // A white background and one path for every dark module.
+      expect(svg.match(/<rect [^>]*fill="#fff"\/>/g)).toHaveLength(1);
+      expect(svg.match(/<path /g)).toHaveLength(1);
       expect(svg.match(/\/>/g)).toHaveLength(2);
       const { data, size } = rasterize(svgToGrid(svg));
       expect(decodeImage(data, size, size)).toBe(uri);
@@ -113,6 +124,53 @@ describe('renderQr', () => {
       const { data, size } = rasterize(terminalToGrid(text));
       expect(decodeImage(data, size, size)).toBe(uri);
     });
+  });
+
+  describe.each(LEVELS)('error correction %s', (level) => {
+    const uri = URIS[0]![1];
+
+    it.each(SCALES)('PNG and data URL at scale %i decode back to exactly the URI', async (scale) => {
+      const png = (await renderQrAtLevel(uri, { format: 'png', scale }, level)) as Uint8Array;
+      expect(decodePng(png)).toBe(uri);
+      const url = (await renderQrAtLevel(uri, { format: 'dataUrl', scale }, level)) as string;
+      expect(url).toBe(`data:image/png;base64,${Buffer.from(png).toString('base64')}`);
+    });
+
+    it('SVG and terminal text decode back to exactly the URI', async () => {
+      const svg = (await renderQrAtLevel(uri, { format: 'svg' }, level)) as string;
+      const fromSvg = rasterize(svgToGrid(svg));
+      expect(decodeImage(fromSvg.data, fromSvg.size, fromSvg.size)).toBe(uri);
+      const text = (await renderQrAtLevel(uri, { format: 'terminal' }, level)) as string;
+      const fromText = rasterize(terminalToGrid(text));
+      expect(decodeImage(fromText.data, fromText.size, fromText.size)).toBe(uri);
+    });
+
+    it.each(URIS)('draws the same modules as qrcode itself (%s URI)', async (_, uri) => {
+      const segments = [{ data: new TextEncoder().encode(uri), mode: 'byte' as const }];
+      const reference = svgToGrid(await QRCode.toString(segments, { errorCorrectionLevel: level, margin: 4, type: 'svg' }));
+      expect(svgToGrid((await renderQrAtLevel(uri, { format: 'svg' }, level)) as string)).toEqual(reference);
+      expect(terminalToGrid((await renderQrAtLevel(uri, { format: 'terminal' }, level)) as string).slice(0, reference.length)).toEqual(reference);
+      // Pixel for pixel the RGBA PNG qrcode's Node renderer made before.
+      for (const scale of [1, 3]) {
+        const ours = PNG.sync.read(Buffer.from((await renderQrAtLevel(uri, { format: 'png', scale }, level)) as Uint8Array));
+        const theirs = PNG.sync.read(await QRCode.toBuffer(segments, { errorCorrectionLevel: level, margin: 4, scale, type: 'png' }));
+        expect([ours.width, ours.height]).toEqual([theirs.width, theirs.height]);
+        expect(ours.data.equals(theirs.data)).toBe(true);
+      }
+    });
+  });
+
+  it('uses error correction level M by default', async () => {
+    const uri = URIS[0]![1];
+    for (const format of ['png', 'dataUrl', 'svg', 'terminal'] as const) {
+      expect(await renderQr(uri, { format })).toEqual(await renderQrAtLevel(uri, { format }, 'M'));
+      expect(await renderQr(uri, { format })).not.toEqual(await renderQrAtLevel(uri, { format }, 'L'));
+    }
+  });
+
+  it('defaults to scale 6', async () => {
+    const uri = URIS[0]![1];
+    expect(await renderQr(uri, { format: 'png' })).toEqual(await renderQr(uri, { format: 'png', scale: 6 }));
   });
 
   it('keeps the 4-module quiet zone the QR spec requires', async () => {
@@ -136,6 +194,18 @@ describe('renderQr', () => {
   it('renders the longest URI a QR code holds (2331 bytes)', async () => {
     const svg = await renderQr('a'.repeat(2331), { format: 'svg' });
     expect(svg).toContain('viewBox="0 0 185 185"'); // version 40
+  });
+
+  it.each([
+    ['L', 2953],
+    ['M', 2331],
+    ['Q', 1663],
+    ['H', 1273],
+  ] as const)('level %s holds %i bytes, and one more is invalid_argument', async (level, max) => {
+    const svg = (await renderQrAtLevel('a'.repeat(max), { format: 'svg' }, level)) as string;
+    expect(svg).toContain('viewBox="0 0 185 185"');
+    const error = await renderQrAtLevel('a'.repeat(max + 1), { format: 'svg' }, level).catch((e: unknown) => e);
+    expect(isMfaError(error, 'invalid_argument')).toBe(true);
   });
 
   const secretUri = `otpauth://totp/X:y?secret=${SECRET}`;

@@ -34,7 +34,7 @@ export interface Account {
   readonly email: string;
   /**
    * Bumped when every other session of this user must end (MFA enabled or
-   * disabled, password reset); each session carries the value it was created with.
+   * disabled, password changed or reset); each session carries the value it was created with.
    */
   sessionGeneration: number;
 }
@@ -68,6 +68,11 @@ export type ResetPasswordResult =
   | { ok: true; account: Account }
   /** `invalid`: unknown user, wrong, used or replaced token; `weak`: the new password breaks the rules (the token stays usable). */
   | { ok: false; reason: 'invalid' | 'expired' | 'weak'; message: string };
+
+export type ChangePasswordResult =
+  | { ok: true; account: Account }
+  /** `wrong`: the current password is not right (count it); `weak`: the new one breaks the rules; `same`: it is the current one. */
+  | { ok: false; reason: 'wrong' | 'weak' | 'same'; message: string };
 
 const TAKEN: CreateAccountResult = { ok: false, reason: 'taken', field: 'username', message: 'That username is taken.' };
 
@@ -229,6 +234,27 @@ export class Accounts {
     const hash = await scryptAsync(newPassword, salt, this.#cost);
     account!.password = { ...this.#cost, salt, hash };
     return { ok: true, account: account! };
+  }
+
+  /**
+   * A signed-in user's new password: the current one must be right (the same
+   * scrypt verify as a login), the new one must follow the sign-up rules and
+   * differ from it. Ending sessions and forgetting remembered browsers is the
+   * caller's job (routes/password-change.ts).
+   */
+  async changePassword(id: string, currentPassword: string, newPassword: string): Promise<ChangePasswordResult> {
+    const problem = passwordProblem(newPassword);
+    if (problem) return { ok: false, reason: 'weak', message: problem };
+    const account = this.#byId.get(id);
+    const match = await this.#matches(account?.password ?? this.#decoy, currentPassword);
+    if (account === undefined || !match) return { ok: false, reason: 'wrong', message: 'Your current password is not right.' };
+    if (newPassword.normalize('NFKC') === currentPassword.normalize('NFKC')) {
+      return { ok: false, reason: 'same', message: 'The new password is your current one. Choose another.' };
+    }
+    const salt = randomBytes(SALT_BYTES);
+    const hash = await scryptAsync(newPassword, salt, this.#cost);
+    account.password = { ...this.#cost, salt, hash };
+    return { ok: true, account };
   }
 
   #resetState(account: StoredAccount | undefined, token: string, now: number): 'ok' | 'invalid' | 'expired' {

@@ -10,7 +10,17 @@
  * - session id rotated at the password step and after MFA  routes/login.ts, sessions.ts (signIn)
  * - sessions end after 8 h idle and 7 days after sign-in . sessions.ts
  * - other sessions ended when MFA is turned on or off, or
- *   the password is reset ................................ onEvent below, sessions.ts, routes/password-reset.ts
+ *   the password is changed or reset ..................... onEvent below, sessions.ts, routes/password-change.ts,
+ *                                                          routes/password-reset.ts
+ * - "remember this browser": twofold's rotating token in
+ *   its own cookie (httpOnly, SameSite=Lax, __Host- and
+ *   Secure in prod), read only after the right password;
+ *   a challenge clears it; forgotten on a password change
+ *   or reset; a reused copy emails the owner ............. device-cookie.ts, routes/login.ts, routes/account.ts,
+ *                                                          emails.ts
+ * - the User-Agent only names a remembered browser ....... browser-label.ts
+ * - a password change needs the current password, counted
+ *   and rate-limited like a login ........................ routes/password-change.ts
  * - the password again before the first factor (app or
  *   key) and before cancelling an email recovery (a
  *   stolen cookie is not enough); wrong ones counted ...... reauth.ts
@@ -47,6 +57,7 @@ import { MemoryRecoveryCodeStore, MemoryUserStore, MfaService, type MfaEvent, ty
 import { Accounts, type ScryptCost } from './accounts.ts';
 import type { AppContext } from './context.ts';
 import { csrfProtection } from './csrf.ts';
+import { REMEMBER_DEVICE_MS } from './device-cookie.ts';
 import { emailForEvent } from './emails.ts';
 import { PublicOrigin } from './links.ts';
 import { Outbox } from './outbox.ts';
@@ -57,6 +68,7 @@ import { devRoutes } from './routes/dev.ts';
 import { enrollmentRoutes } from './routes/enrollment.ts';
 import { keyRoutes } from './routes/keys.ts';
 import { loginRoutes } from './routes/login.ts';
+import { passwordChangeRoutes, PASSWORD_CHANGE_PATH } from './routes/password-change.ts';
 import { passwordResetRoutes } from './routes/password-reset.ts';
 import { recoverRoutes } from './routes/recover.ts';
 import { signupRoutes } from './routes/signup.ts';
@@ -85,9 +97,9 @@ export interface CreateAppOptions {
   /** Password hashing cost; tests use a cheap one. Default OWASP's (accounts.ts). */
   scryptCost?: ScryptCost;
   /**
-   * POSTs per IP per window: to the password and code forms (/login*, and the
-   * password re-checks), to /signup, and to the password-reset forms, each
-   * group counted apart. Default 20 per minute.
+   * POSTs per IP per window: to the password and code forms (/login*, the
+   * password re-checks and the password change), to /signup, and to the
+   * password-reset forms, each group counted apart. Default 20 per minute.
    */
   rateLimit?: { windowMs: number; limit: number };
   /** Name shown in authenticator apps. Default 'twofold example'. */
@@ -128,8 +140,12 @@ const SIMPLEWEBAUTHN_BROWSER_FILE = join(
   'index.umd.min.js',
 );
 
-/** Events after which every existing session of the user ends. */
-const ENDS_SESSIONS: ReadonlySet<MfaEvent['type']> = new Set(['mfa.enabled', 'mfa.disabled', 'email_recovery.completed']);
+/**
+ * Events after which every existing session of the user ends. A reused
+ * device token (a copied cookie) is one: some session may have been signed
+ * in with the copy, and which one cannot be told.
+ */
+const ENDS_SESSIONS: ReadonlySet<MfaEvent['type']> = new Set(['mfa.enabled', 'mfa.disabled', 'email_recovery.completed', 'device.token_reused']);
 
 export function createApp(options: CreateAppOptions): ExampleApp {
   const production = options.production ?? false;
@@ -151,6 +167,8 @@ export function createApp(options: CreateAppOptions): ExampleApp {
     recoveryCodes: options.stores?.recoveryCodes ?? new MemoryRecoveryCodeStore(),
     now,
     recovery: { emailDelayMs: emailRecoveryDelayMs, emailTtlMs: emailRecoveryDelayMs + EMAIL_RECOVERY_WINDOW_MS },
+    // "Remember this browser for 30 days" (the checkbox says the same number: device-cookie.ts).
+    rememberDevice: { ttlMs: REMEMBER_DEVICE_MS },
     ...(webauthn !== null ? { webauthn } : {}),
     onEvent: (event) => {
       const account = accounts.byId(event.userId);
@@ -246,7 +264,7 @@ export function createApp(options: CreateAppOptions): ExampleApp {
         }),
     });
   // (/login covers /login/webauthn; /mfa/step-up covers /mfa/step-up/webauthn.)
-  app.use(['/login', '/mfa/setup/password', '/mfa/keys/password', '/mfa/step-up', '/mfa/email-recovery/cancel'], limiter());
+  app.use(['/login', '/mfa/setup/password', '/mfa/keys/password', '/mfa/step-up', '/mfa/email-recovery/cancel', PASSWORD_CHANGE_PATH], limiter());
   app.use('/signup', limiter());
   // Asking for reset emails (mail bombing, probing) and trying reset links.
   app.use(['/forgot-password', '/reset-password'], limiter());
@@ -266,6 +284,7 @@ export function createApp(options: CreateAppOptions): ExampleApp {
   app.use(loginRoutes(ctx));
   app.use(recoverRoutes(ctx));
   app.use(passwordResetRoutes(ctx));
+  app.use(passwordChangeRoutes(ctx));
   app.use(accountRoutes(ctx));
   app.use(stepUpRoutes(ctx));
   app.use(enrollmentRoutes(ctx));

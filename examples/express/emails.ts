@@ -112,7 +112,8 @@ export function emailForEvent(event: MfaEvent, account: Account, links: EventLin
         text:
           `${hello}at ${at} a browser presented an old "remember this browser" token of your account, one that had ` +
           'already been replaced. That happens when the cookie was copied to another computer. We forgot that browser: ' +
-          `it must enter a code again.\n\n${NOT_YOU}`,
+          'it must enter a code again. Every session of your account was signed out, in case one was signed in with the copy.' +
+          `\n\n${NOT_YOU}`,
       };
     case 'device.remembered':
     case 'device.forgotten':
@@ -193,18 +194,44 @@ export function passwordResetEmail(account: Account, link: string, expiresAt: nu
 /** What a finished reset did to a lock: ended it, left support's lock in place, or there was none. */
 export type ResetLockOutcome = 'ended' | 'kept_manual' | 'none';
 
-export function passwordChangedEmail(account: Account, at: number, lock: ResetLockOutcome): EmailContent {
+/** How the password was changed, and what that did. */
+export type PasswordChange =
+  /** By the emailed link ("forgot your password?"): every session ended, failure locks too. */
+  | { via: 'reset'; lock: ResetLockOutcome; devicesForgotten: number }
+  /** By the signed-in user on the account page, with the current password: the other sessions ended. */
+  | { via: 'change'; devicesForgotten: number };
+
+/** "2 remembered browsers were forgotten: …", or nothing when there were none. */
+export function forgottenBrowsersText(count: number): string {
+  if (count === 0) return '';
+  return count === 1
+    ? ' The remembered browser of your account was forgotten: it will ask for your second factor again.'
+    : ` ${count} remembered browsers were forgotten: they will ask for your second factor again.`;
+}
+
+export function passwordChangedEmail(account: Account, at: number, change: PasswordChange): EmailContent {
+  const devices = forgottenBrowsersText(change.devicesForgotten);
+  if (change.via === 'change') {
+    return {
+      subject: 'Your password was changed',
+      text:
+        `Hello ${account.username},\n\nthe password of your account was changed at ${formatTime(at)} from your account page, ` +
+        `with the current password. Your other sessions were signed out.${devices}\n\n` +
+        'If this was not you, someone knows your password and was signed in: reset it now ("Forgot your password?" ' +
+        'on the login page), which signs out every session, and check your account page.',
+    };
+  }
   const lockText =
-    lock === 'ended'
+    change.lock === 'ended'
       ? ' The lock that wrong codes had put on your account has ended.'
-      : lock === 'kept_manual'
+      : change.lock === 'kept_manual'
         ? ' Your account stays locked by support: only support can unlock it.'
         : '';
   return {
     subject: 'Your password was changed',
     text:
       `Hello ${account.username},\n\nthe password of your account was changed at ${formatTime(at)} with a reset link ` +
-      `we emailed you. Every session of your account was signed out.${lockText}\n\n` +
+      `we emailed you. Every session of your account was signed out.${lockText}${devices}\n\n` +
       'If this was not you, someone can read your email: secure your mailbox, then reset your password again.',
   };
 }

@@ -55,6 +55,15 @@ export async function confirmPassword(ctx: AppContext, req: Request, account: Ac
     await elevateSession(req, ctx.now());
     return { ok: true };
   }
+  return countWrongPassword(req);
+}
+
+/**
+ * A wrong password typed by this signed-in session (a re-check here, or the
+ * current password of a password change: routes/password-change.ts): counted,
+ * and after {@link MAX_PASSWORD_FAILURES} the session is signed out.
+ */
+export function countWrongPassword(req: Request): Extract<PasswordCheck, { reason: 'wrong' | 'signed_out' }> {
   const failures = (req.session.passwordFailures ?? 0) + 1;
   if (failures >= MAX_PASSWORD_FAILURES) {
     signOut(req, SIGNED_OUT_AFTER_WRONG_PASSWORDS);

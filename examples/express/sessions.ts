@@ -65,6 +65,12 @@ declare module 'express-session' {
     pendingStepUp: PendingStepUp;
     /** A live step-up grant (step-up.ts); only in a signed-in session. */
     stepUp: StepUpGrant;
+    /**
+     * twofold's id of the remembered device whose cookie this browser holds
+     * (device-cookie.ts), when the sign-in remembered it or was made with it:
+     * the account page marks "this browser", and forgetting it clears the cookie.
+     */
+    deviceId: string;
     flash: Flash;
   }
 }
@@ -112,13 +118,14 @@ export function destroySession(req: Request): Promise<void> {
 /**
  * The one place a signed-in session is created: a fresh session id, stamped
  * with the account's generation and the time of the sign-in (`now`, the app
- * clock).
+ * clock), and the remembered device of this browser when there is one.
  */
-export async function signIn(req: Request, account: Account, now: number): Promise<void> {
+export async function signIn(req: Request, account: Account, now: number, deviceId?: string): Promise<void> {
   await regenerateSession(req);
   req.session.userId = account.id;
   req.session.generation = account.sessionGeneration;
   req.session.signedInAt = now;
+  if (deviceId !== undefined) req.session.deviceId = deviceId;
 }
 
 /**
@@ -135,13 +142,14 @@ export async function elevateSession(req: Request, now: number): Promise<void> {
 
 /**
  * A fresh session id that keeps the sign-in, the CSRF token, a recent
- * password confirmation and a live step-up grant (nothing else: no pending
- * challenge, no count of wrong passwords). Used whenever a signed-in session
- * gains something (the password again, a step-up), so that a copy of the
- * cookie taken before cannot use it: the old id is gone.
+ * password confirmation, a live step-up grant and the note of this browser's
+ * remembered device (nothing else: no pending challenge, no count of wrong
+ * passwords). Used whenever a signed-in session gains something (the
+ * password again, a step-up, a new password), so that a copy of the cookie
+ * taken before cannot use it: the old id is gone.
  */
 export async function rotateSession(req: Request): Promise<void> {
-  const { userId, generation, signedInAt, csrfToken, passwordConfirmedAt, stepUp } = req.session;
+  const { userId, generation, signedInAt, csrfToken, passwordConfirmedAt, stepUp, deviceId } = req.session;
   await regenerateSession(req);
   if (userId !== undefined) req.session.userId = userId;
   if (generation !== undefined) req.session.generation = generation;
@@ -149,6 +157,7 @@ export async function rotateSession(req: Request): Promise<void> {
   if (csrfToken !== undefined) req.session.csrfToken = csrfToken;
   if (passwordConfirmedAt !== undefined) req.session.passwordConfirmedAt = passwordConfirmedAt;
   if (stepUp !== undefined) req.session.stepUp = stepUp;
+  if (deviceId !== undefined) req.session.deviceId = deviceId;
 }
 
 /** Sign this session out (keeping its id and CSRF token) and say why on the next page. */
@@ -160,13 +169,14 @@ export function signOut(req: Request, reason: string): void {
   delete req.session.passwordFailures;
   delete req.session.pendingStepUp;
   delete req.session.stepUp;
+  delete req.session.deviceId;
   req.session.flash = { kind: 'info', text: reason };
 }
 
 /**
  * Ends sessions that belong to an earlier generation of their account: when
  * MFA is turned on or off (or removed by email recovery), or the password is
- * reset, every session created before is signed out, e.g. a thief's session
+ * changed or reset, every session created before is signed out, e.g. a thief's session
  * on another device.
  */
 export function enforceSessionGeneration(accounts: Accounts): RequestHandler {

@@ -63,8 +63,12 @@ export async function startLogin(ctx: ServiceContext, userId: string, options: {
 
 /** Options of `MfaService.verifyLogin`. */
 export interface VerifyLoginOptions {
-  /** Remember this browser: the result carries `device` (its token for a cookie) and the next `startLogin` with it skips the second factor. */
-  rememberDevice?: { label?: string };
+  /**
+   * Remember this browser: the result carries `device` (its token for a
+   * cookie) and the next `startLogin` with it skips the second factor.
+   * `false` / `null` / absent: do not (so `checkbox && { label }` works).
+   */
+  rememberDevice?: { label?: string } | false | null;
 }
 
 /** `MfaService.verifyLogin`. */

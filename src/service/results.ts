@@ -15,7 +15,11 @@ import type {
  * (only against a challenge: `verifyLogin`, `verifyStepUp`), or a step-up
  * grant from `verifyStepUp` (for sensitive changes; not for `verifyLogin`).
  */
-export type Proof = { totp: string } | { recoveryCode: string } | { webauthn: AuthenticationResponseJSON } | { stepUp: string };
+export type Proof =
+  | { totp: string; recoveryCode?: never; webauthn?: never; stepUp?: never }
+  | { recoveryCode: string; totp?: never; webauthn?: never; stepUp?: never }
+  | { webauthn: AuthenticationResponseJSON; totp?: never; recoveryCode?: never; stepUp?: never }
+  | { stepUp: string; totp?: never; recoveryCode?: never; webauthn?: never };
 
 /** Which kind of proof succeeded. */
 export type ProofMethod = 'totp' | 'recovery_code' | 'webauthn' | 'step_up';

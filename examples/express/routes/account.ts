@@ -1,7 +1,14 @@
 /**
  * The signed-in user's account page and its MFA actions: the list of
- * two-factor methods (rename, remove), new recovery codes, turning MFA off,
- * cancelling a pending email recovery.
+ * two-factor methods (rename, remove), remembered browsers (forget one,
+ * forget all), new recovery codes, turning MFA off, cancelling a pending
+ * email recovery.
+ *
+ * Forgetting a remembered browser only takes a convenience away, so it
+ * needs the session and its CSRF token, nothing more; forgetting this
+ * browser also clears its device cookie (device-cookie.ts). twofold forgets
+ * every device by itself when a factor is removed or MFA is turned off: this
+ * browser's cookie is cleared then too.
  *
  * Removing a method, new recovery codes and turning MFA off are sensitive:
  * each has a confirmation page that needs a live step-up grant (step-up.ts;
@@ -17,6 +24,7 @@ import type { AppContext } from '../context.ts';
 import { html } from '../html.ts';
 import { field, requireAccount, sendPage, setFlash } from '../page.ts';
 import { lockedMessage, lockOf } from '../proof.ts';
+import { forgetThisBrowser } from '../device-cookie.ts';
 import { confirmPassword, passwordCheckMessage } from '../reauth.ts';
 import { restampSession } from '../sessions.ts';
 import { dropGrant, liveGrant, needsStepUp, requireStepUp, stepUpAgain } from '../step-up.ts';
@@ -24,6 +32,8 @@ import { accountPage, confirmChangePage, factorKindLabel } from '../views/mfa.ts
 
 /** Factor ids are twofold's (base64url); anything else in the URL is no factor of ours. */
 const FACTOR_ID = /^[A-Za-z0-9_-]{1,64}$/;
+/** Device ids too. */
+const DEVICE_ID = /^[A-Za-z0-9_-]{1,64}$/;
 
 /**
  * A label as twofold accepts it (1..64 characters, no control characters),
@@ -44,12 +54,13 @@ export function accountRoutes(ctx: AppContext): Router {
   const { mfa } = ctx;
 
   async function renderAccount(req: Request, res: Response, account: Account, status = 200, error?: string): Promise<void> {
-    const [mfaStatus, factors] = await Promise.all([mfa.status(account.id), mfa.listFactors(account.id)]);
+    const [mfaStatus, factors, devices] = await Promise.all([mfa.status(account.id), mfa.listFactors(account.id), mfa.listDevices(account.id)]);
     const stepUpUntil = liveGrant(ctx, req)?.expiresAt;
+    const currentDeviceId = req.session.deviceId;
     sendPage(ctx, req, res, {
       title: 'Your account',
       status,
-      body: (page) => accountPage(page, { status: mfaStatus, factors, keys: ctx.keys, stepUpUntil, error }),
+      body: (page) => accountPage(page, { status: mfaStatus, factors, keys: ctx.keys, stepUpUntil, devices, currentDeviceId, error }),
     });
   }
 
@@ -133,6 +144,8 @@ export function accountRoutes(ctx: AppContext): Router {
     // The grant died with the factors; the mfa.disabled event ended every session of this user (app.ts): this one stays.
     dropGrant(req);
     restampSession(req, account);
+    // twofold forgot every remembered browser: this one's cookie is dead.
+    if (req.session.deviceId !== undefined) forgetThisBrowser(ctx, req, res);
     setFlash(req, 'info', 'Two-factor authentication is off. Your other sessions were signed out.');
     res.redirect(303, '/account');
   });
@@ -191,8 +204,9 @@ export function accountRoutes(ctx: AppContext): Router {
     const label = (await mfa.listFactors(account.id)).find((f) => f.id === id)?.label;
     const result = FACTOR_ID.test(id) ? await mfa.removeFactor(account.id, id, { stepUp: grant }) : ({ ok: false, reason: 'not_found' } as const);
     if (!result.ok) return refused(req, res, account, path, result, 'That method is not on your account (any more).');
-    // A factor change kills every grant (twofold's factor epoch): drop ours too.
+    // A factor change kills every grant (twofold's factor epoch): drop ours too. It also forgot every remembered browser.
     dropGrant(req);
+    if (req.session.deviceId !== undefined) forgetThisBrowser(ctx, req, res);
     if (result.state === 'registered') {
       // The last one: that was `disable`, and mfa.disabled ended every session of this user (app.ts). This one stays.
       restampSession(req, account);
@@ -200,6 +214,40 @@ export function accountRoutes(ctx: AppContext): Router {
     } else {
       setFlash(req, 'info', `"${label ?? 'The method'}" was removed.`);
     }
+    res.redirect(303, '/account');
+  });
+
+  // --- remembered browsers -----------------------------------------------
+
+  router.post('/account/devices/:id/forget', async (req, res) => {
+    const account = requireAccount(ctx, req, res);
+    if (!account) return;
+    const id = String(req.params.id);
+    const label = DEVICE_ID.test(id) ? (await mfa.listDevices(account.id)).find((d) => d.id === id)?.label : undefined;
+    const result = DEVICE_ID.test(id) ? await mfa.forgetDevice(account.id, id) : ({ ok: false, reason: 'not_found' } as const);
+    if (!result.ok) return renderAccount(req, res, account, 404, 'That browser is not remembered (any more).');
+    const current = id === req.session.deviceId;
+    if (current) forgetThisBrowser(ctx, req, res);
+    setFlash(
+      req,
+      'info',
+      `Forgot ${current ? 'this browser' : `"${label ?? 'a browser'}"`}: ${current ? 'it' : 'that browser'} will ask for your second factor at the next sign-in.`,
+    );
+    res.redirect(303, '/account');
+  });
+
+  router.post('/account/devices/forget-all', async (req, res) => {
+    const account = requireAccount(ctx, req, res);
+    if (!account) return;
+    const { count } = await mfa.forgetDevices(account.id);
+    if (req.session.deviceId !== undefined) forgetThisBrowser(ctx, req, res);
+    setFlash(
+      req,
+      'info',
+      count === 0
+        ? 'No browser was remembered.'
+        : `Forgot ${count === 1 ? 'the remembered browser' : `all ${count} remembered browsers`}: every browser will ask for your second factor at the next sign-in.`,
+    );
     res.redirect(303, '/account');
   });
 

@@ -3,6 +3,17 @@
  * factor with an authenticator code, a security key or a recovery code,
  * and logging out.
  *
+ * A remembered browser (device-cookie.ts): the password step hands the
+ * device cookie to `startLogin(userId, { deviceToken })`. When twofold
+ * accepts it, it comes back rotated (`rememberedDevice`): the new token
+ * replaces the cookie and the user is signed in without a code. When a
+ * normal challenge comes back instead, the token was junk, foreign, expired,
+ * forgotten or a rotated-away copy: the cookie is cleared. A lock wins over
+ * the cookie (twofold decides): the usual lock message. The code and key
+ * forms carry "Remember this browser for 30 days", which becomes
+ * `verifyLogin(..., { rememberDevice: { label } })` with a label made from
+ * the User-Agent (browser-label.ts) and sets the cookie.
+ *
  * A security key: the code page carries startLogin's request options (the
  * `webauthn` member) in a data attribute; public/webauthn.js asks the
  * browser for an assertion and posts it, as JSON in a form field, to
@@ -15,7 +26,10 @@ import type { LoginMethod, Proof } from 'twofold';
 import type { AppContext } from '../context.ts';
 import { field, sendPage, setFlash } from '../page.ts';
 import { explainProofFailure, keyResponseFrom, lockedMessage, lockOf, NO_KEY_ANSWER, proofFromCode, type ProofKind } from '../proof.ts';
+import { browserLabel } from '../browser-label.ts';
+import { clearDeviceCookie, readDeviceCookie, REMEMBER_DEVICE_DAYS, setDeviceCookie } from '../device-cookie.ts';
 import { destroySession, regenerateSession, sessionCookieName, signIn, type PendingMfa } from '../sessions.ts';
+import { formatTime } from '../time.ts';
 import { loginCodePage, loginPage, loginRecoveryCodePage } from '../views/auth.ts';
 import { FEW_CODES } from '../views/mfa.ts';
 
@@ -38,6 +52,11 @@ function methodsOf(pending: PendingMfa): LoginMethod[] {
   return pending.methods ?? ['totp', 'recovery_code'];
 }
 
+/** Whether "Remember this browser" was ticked (an unticked checkbox sends nothing). */
+function rememberTicked(req: Request): boolean {
+  return field(req, 'remember') === '1';
+}
+
 export function loginRoutes(ctx: AppContext): Router {
   const router = Router();
   const { mfa, accounts } = ctx;
@@ -56,14 +75,32 @@ export function loginRoutes(ctx: AppContext): Router {
     const account = await accounts.checkPassword(username, password);
     if (!account) return fail(401, WRONG_CREDENTIALS);
 
-    const start = await mfa.startLogin(account.id);
+    // Only now, after the right password, is the device cookie looked at: alone it signs nobody in.
+    const deviceToken = readDeviceCookie(ctx, req);
+    const start = await mfa.startLogin(account.id, deviceToken === undefined ? {} : { deviceToken });
     if (!start.mfaRequired) {
-      // No second factor enabled: the password was enough.
+      if (start.rememberedDevice !== undefined) {
+        // A remembered browser: twofold accepted the token and rotated it (the old one is dead). Replace the cookie.
+        setDeviceCookie(ctx, res, start.rememberedDevice);
+        await signIn(req, account, ctx.now(), start.rememberedDevice.id);
+        setFlash(req, 'info', `Signed in without a code: this browser is remembered until ${formatTime(start.rememberedDevice.expiresAt)}.`);
+        return res.redirect(303, '/account');
+      }
+      // No second factor enabled: the password was enough. (Turning MFA off forgot every device: drop a stale cookie.)
+      if (deviceToken !== undefined) clearDeviceCookie(ctx, res);
       await signIn(req, account, ctx.now());
       return res.redirect(303, '/account');
     }
-    // Shown only after a correct password, so a stranger learns nothing from it.
+    // Shown only after a correct password, so a stranger learns nothing from it. A lock wins over
+    // a remembered browser (twofold decides); the cookie is kept and works again once the lock ends.
     if (!start.ok) return fail(429, lockedMessage(await lockOf(mfa, account.id, start.retryAt)));
+
+    // A challenge although a device cookie was sent: the token is unknown, expired, forgotten, someone
+    // else's, or a copy that was rotated away (twofold forgot that device and emailed the owner). It is dead.
+    // (Within twofold's 60 s grace it may also be this browser's own previous token, sent again by a double
+    // submit or a second tab: twofold does not say which. Should this answer reach the browser after the one
+    // that carried the rotated token, the browser is simply asked for a code from then on.)
+    if (deviceToken !== undefined) clearDeviceCookie(ctx, res);
 
     // NOT signed in: the new session (fresh id) holds only the challenge. Every
     // signed-in route checks `userId`, which is not set until verifyLogin succeeds.
@@ -73,8 +110,11 @@ export function loginRoutes(ctx: AppContext): Router {
     res.redirect(303, '/login/mfa');
   });
 
-  /** Verify a second factor against the pending challenge; sign in on success. */
-  async function verify(req: Request, res: Response, proof: Proof | null, form: 'code' | 'recovery', kind: ProofKind = 'code'): Promise<void> {
+  /**
+   * Verify a second factor against the pending challenge; sign in on success.
+   * `remember`: the box was ticked (the code and key forms only).
+   */
+  async function verify(req: Request, res: Response, proof: Proof | null, form: 'code' | 'recovery', kind: ProofKind = 'code', remember = false): Promise<void> {
     const pending = req.session.pendingMfa;
     if (pending === undefined) return backToLogin(req, res, SIGN_IN_FIRST);
     const render = (status: number, error: string) =>
@@ -84,7 +124,7 @@ export function loginRoutes(ctx: AppContext): Router {
         scripts: form === 'code' && pending.webauthn !== undefined,
         body: (page) =>
           form === 'code'
-            ? loginCodePage(page, { methods: methodsOf(pending), webauthn: pending.webauthn, error })
+            ? loginCodePage(page, { methods: methodsOf(pending), webauthn: pending.webauthn, remember: { days: REMEMBER_DEVICE_DAYS, checked: remember }, error })
             : loginRecoveryCodePage(page, error),
       });
     if (proof === null) {
@@ -92,12 +132,15 @@ export function loginRoutes(ctx: AppContext): Router {
       return render(400, form === 'code' ? (methodsOf(pending).includes('totp') ? 'Enter the 6-digit code from your app.' : 'Enter a recovery code.') : 'Enter a recovery code.');
     }
 
-    const result = await mfa.verifyLogin(pending.challenge, proof);
+    // The label is only a name for the account page's list (browser-label.ts); the User-Agent decides nothing.
+    const options = remember ? { rememberDevice: { label: browserLabel(req.get('user-agent')) } } : {};
+    const result = await mfa.verifyLogin(pending.challenge, proof, options);
     if (result.ok) {
       const account = accounts.byId(result.userId);
       if (account === undefined) return backToLogin(req, res, SIGN_IN_INVALID);
+      if (result.device !== undefined) setDeviceCookie(ctx, res, result.device);
       // The session is created here and only here, with a new id (the pending one dies with its marker).
-      await signIn(req, account, ctx.now());
+      await signIn(req, account, ctx.now(), result.device?.id);
       if (result.method === 'recovery_code') {
         const left = result.recoveryCodesRemaining;
         setFlash(
@@ -131,7 +174,10 @@ export function loginRoutes(ctx: AppContext): Router {
       sendPage(ctx, req, res, {
         title: form === 'code' ? 'Two-factor authentication' : 'Use a recovery code',
         scripts: form === 'code' && pending.webauthn !== undefined,
-        body: (page) => (form === 'code' ? loginCodePage(page, { methods: methodsOf(pending), webauthn: pending.webauthn }) : loginRecoveryCodePage(page)),
+        body: (page) =>
+          form === 'code'
+            ? loginCodePage(page, { methods: methodsOf(pending), webauthn: pending.webauthn, remember: { days: REMEMBER_DEVICE_DAYS, checked: false } })
+            : loginRecoveryCodePage(page),
       });
     };
   }
@@ -140,13 +186,13 @@ export function loginRoutes(ctx: AppContext): Router {
   router.get('/login/recovery', secondFactorPage('recovery'));
 
   router.post('/login/mfa', async (req, res) => {
-    await verify(req, res, proofFromCode(field(req, 'code')), 'code');
+    await verify(req, res, proofFromCode(field(req, 'code')), 'code', 'code', rememberTicked(req));
   });
 
   /** A security key's answer (AuthenticationResponseJSON, as JSON in `response`): verifyLogin(challenge, { webauthn }). */
   router.post('/login/webauthn', async (req, res) => {
     const response = keyResponseFrom(field(req, 'response'));
-    await verify(req, res, response === null ? null : { webauthn: response }, 'code', 'key');
+    await verify(req, res, response === null ? null : { webauthn: response }, 'code', 'key', rememberTicked(req));
   });
 
   router.post('/login/recovery', async (req, res) => {
@@ -154,6 +200,7 @@ export function loginRoutes(ctx: AppContext): Router {
     await verify(req, res, code === '' ? null : { recoveryCode: code }, 'recovery');
   });
 
+  // The device cookie stays: a remembered browser is remembered across logouts (forget it on the account page).
   router.post('/logout', async (req, res) => {
     await destroySession(req);
     res.clearCookie(sessionCookieName(ctx.production), { path: '/', httpOnly: true, sameSite: 'lax', secure: ctx.production });

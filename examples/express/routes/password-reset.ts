@@ -10,7 +10,9 @@
  *   (links.ts).
  * - Opening the link (a GET, which mail scanners and link previews also do)
  *   only shows a form; the token is used up by the form's CSRF-protected POST.
- * - A new password ends every session of the account and ends a lock caused
+ * - A new password ends every session of the account, forgets every
+ *   remembered browser (`mfa.forgetDevices`: whoever took the old password
+ *   may have had one remembered), and ends a lock caused
  *   by wrong codes: a temporary one, and the one after 100 failures, which
  *   proves the old password was known (emails.ts tells the owner so). It
  *   never ends support's manual lock: `unlock` with `causes` decides that in
@@ -22,7 +24,8 @@
 import { Router } from 'express';
 import { normalizeUsername, PASSWORD_RESET_TTL_MS } from '../accounts.ts';
 import type { AppContext } from '../context.ts';
-import { passwordChangedEmail, passwordResetEmail, type ResetLockOutcome } from '../emails.ts';
+import { clearDeviceCookie, readDeviceCookie } from '../device-cookie.ts';
+import { forgottenBrowsersText, passwordChangedEmail, passwordResetEmail, type ResetLockOutcome } from '../emails.ts';
 import { field, queryParam, sendPage, setFlash } from '../page.ts';
 import { regenerateSession } from '../sessions.ts';
 import { forgotPasswordPage, forgotPasswordSentPage, resetPasswordPage, resetPasswordRefusedPage } from '../views/password.ts';
@@ -89,15 +92,19 @@ export function passwordResetRoutes(ctx: AppContext): Router {
     // gets a fresh session id with nothing carried over.
     accounts.endSessions(account.id);
     await regenerateSession(req);
+    // Every remembered browser must enter the second factor again, this one too (its cookie is dead: drop it).
+    const { count: devicesForgotten } = await mfa.forgetDevices(account.id);
+    if (readDeviceCookie(ctx, req) !== undefined) clearDeviceCookie(ctx, res);
     // Only locks caused by failures; support's manual lock stays (decided atomically by twofold).
     const unlock = await mfa.unlock(account.id, { causes: ['failures', 'failure_limit'] });
     const lock: ResetLockOutcome = unlock.ok ? 'ended' : unlock.reason === 'cause_mismatch' ? 'kept_manual' : 'none';
-    outbox.send({ to: account.email, ...passwordChangedEmail(account, ctx.now(), lock) });
+    outbox.send({ to: account.email, ...passwordChangedEmail(account, ctx.now(), { via: 'reset', lock, devicesForgotten }) });
 
     setFlash(
       req,
       lock === 'kept_manual' ? 'error' : 'info',
       'Your password was changed and every session of your account was signed out.' +
+        forgottenBrowsersText(devicesForgotten) +
         (lock === 'ended' ? ' The lock on your account has ended.' : '') +
         (lock === 'kept_manual' ? ' Your account stays locked by support: only support can unlock it.' : '') +
         ' Log in with your new password.',

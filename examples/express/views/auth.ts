@@ -56,6 +56,14 @@ export interface SecondFactorView {
   codeAction: string;
   /** Where the key form posts (`response`: the browser's AuthenticationResponseJSON as JSON). */
   keyAction: string;
+  /** At the login only: offer "Remember this browser" in each form (`remember=1`), ticked when `checked`. */
+  remember?: { days: number; checked: boolean } | undefined;
+}
+
+/** The "Remember this browser" checkbox of one form (`id` differs per form, the name does not). */
+function rememberField(remember: { days: number; checked: boolean }, id: string): SafeHtml {
+  return html`<label class="check" for="${id}"><input type="checkbox" id="${id}" name="remember" value="1"${remember.checked ? html` checked` : ''}> Remember this browser for ${remember.days} days</label>
+  <small>Only on a browser that is yours alone. You can forget it on your account page.</small>`;
 }
 
 /**
@@ -92,6 +100,7 @@ ${view.webauthn && keyForm(ctx, {
     button: 'Use your security key',
     buttonId: 'use-key',
     hint: 'Insert and touch your security key, or use your passkey, when your browser asks.',
+    ...(view.remember ? { fields: rememberField(view.remember, 'remember-key') } : {}),
   })}
 <form method="post" action="${view.codeAction}" class="card">
   ${csrfField(ctx)}
@@ -100,12 +109,24 @@ ${view.webauthn && keyForm(ctx, {
   <input id="code" name="code" autocomplete="one-time-code" inputmode="numeric" required${view.webauthn ? '' : html` autofocus`} maxlength="40" spellcheck="false">`
     : html`<label for="code">Recovery code</label>
   <input id="code" name="code" autocomplete="off" autocapitalize="characters" required maxlength="100" spellcheck="false" placeholder="XXXX-XXXX-XXXX-XXXX-XXXX-XXXX">`}
+  ${view.remember && rememberField(view.remember, 'remember')}
   <button type="submit">Verify</button>
 </form>`;
 }
 
-/** The second step of a login: a code (or a recovery code) and, for a user with keys, the key button. */
-export function loginCodePage(ctx: PageContext, view: { methods: readonly LoginMethod[]; webauthn?: PublicKeyCredentialRequestOptionsJSON | undefined; error?: string | undefined }): SafeHtml {
+/**
+ * The second step of a login: a code (or a recovery code) and, for a user
+ * with keys, the key button; each form with "Remember this browser".
+ */
+export function loginCodePage(
+  ctx: PageContext,
+  view: {
+    methods: readonly LoginMethod[];
+    webauthn?: PublicKeyCredentialRequestOptionsJSON | undefined;
+    remember: { days: number; checked: boolean };
+    error?: string | undefined;
+  },
+): SafeHtml {
   const totp = view.methods.includes('totp');
   const intro = totp
     ? view.webauthn
@@ -115,7 +136,7 @@ export function loginCodePage(ctx: PageContext, view: { methods: readonly LoginM
   return html`
 <p>${intro}</p>
 ${notice('error', view.error)}
-${secondFactorForms(ctx, { methods: view.methods, webauthn: view.webauthn, codeAction: '/login/mfa', keyAction: '/login/webauthn' })}
+${secondFactorForms(ctx, { methods: view.methods, webauthn: view.webauthn, codeAction: '/login/mfa', keyAction: '/login/webauthn', remember: view.remember })}
 <ul class="alternatives">
   ${totp && html`<li>No phone at hand? <a href="/login/recovery">Use a recovery code</a>.</li>`}
   <li><a href="/login/recover">${totp ? 'Lost your phone and your codes?' : 'Lost your keys and your codes?'}</a></li>

@@ -1,5 +1,5 @@
 /** Pages of a signed-in user: the account overview and its two-factor methods, step-up, adding an app or a key, the recovery codes. */
-import type { FactorInfo, LoginMethod, PublicKeyCredentialCreationOptionsJSON, PublicKeyCredentialRequestOptionsJSON, StatusResult } from 'twofold';
+import type { DeviceInfo, FactorInfo, LoginMethod, PublicKeyCredentialCreationOptionsJSON, PublicKeyCredentialRequestOptionsJSON, StatusResult } from 'twofold';
 import { html, type SafeHtml } from '../html.ts';
 import { formatTime } from '../time.ts';
 import { keyForm, secondFactorForms } from './auth.ts';
@@ -46,6 +46,10 @@ export interface AccountView {
   keys: boolean;
   /** A live step-up grant's end, if any. */
   stepUpUntil?: number | undefined;
+  /** Remembered browsers (twofold's listDevices). */
+  devices: readonly DeviceInfo[];
+  /** The remembered device of this browser, if it is one (the session's note: sessions.ts). */
+  currentDeviceId?: string | undefined;
   error?: string | undefined;
 }
 
@@ -73,6 +77,40 @@ function factorItem(ctx: PageContext, factor: FactorInfo): SafeHtml {
       <a class="button danger" href="/mfa/factors/${factor.id}/remove" id="remove-${factor.id}">Remove</a>
     </div>
   </li>`;
+}
+
+function deviceItem(ctx: PageContext, device: DeviceInfo, current: boolean): SafeHtml {
+  const label = device.label ?? 'A browser';
+  return html`
+  <li class="device" id="device-${device.id}" data-device-id="${device.id}"${current ? html` data-current="true"` : ''}>
+    <div>
+      <p><strong class="device-label">${label}</strong>${current && html` <span class="badge current">This browser</span>`}</p>
+      <p class="device-dates"><small>Added ${formatTime(device.createdAt)} · last used ${device.lastUsedAt === null ? 'never' : formatTime(device.lastUsedAt)} · expires ${formatTime(device.expiresAt)}</small></p>
+    </div>
+    <form method="post" action="/account/devices/${device.id}/forget">
+      ${csrfField(ctx)}
+      <button type="submit" class="secondary" id="forget-${device.id}">Forget<span class="visually-hidden"> ${label}</span></button>
+    </form>
+  </li>`;
+}
+
+/** "Remembered browsers": where the second factor is not asked until they expire, each with Forget, and Forget all. */
+function devicesSection(ctx: PageContext, view: AccountView): SafeHtml {
+  const { devices } = view;
+  return html`
+<section id="devices">
+  <h2>Remembered browsers</h2>
+  <p>These browsers sign in with your password alone, without a code, until they expire. Forget any you do not recognise
+  or no longer use: it will ask for your second factor again.</p>
+  ${devices.length === 0
+    ? html`<p id="no-devices">None. Tick "Remember this browser" when you enter your code to add this one.</p>`
+    : html`<ul class="devices" id="device-list">${devices.map((device) => deviceItem(ctx, device, device.id === view.currentDeviceId))}
+  </ul>
+  <form method="post" action="/account/devices/forget-all" id="forget-all-form">
+    ${csrfField(ctx)}
+    <button type="submit" class="danger" id="forget-all">Forget all remembered browsers</button>
+  </form>`}
+</section>`;
 }
 
 /** The banners of status().attention, in plain words (recovery_codes_unrevealed has its own link). */
@@ -159,6 +197,7 @@ ${view.stepUpUntil !== undefined && html`
     <p><a class="button" href="/mfa/setup" id="${factors.length === 0 ? 'setup-mfa' : 'add-totp'}">${factors.length === 0 ? 'Set up two-factor authentication' : 'Add an authenticator app'}</a></p>
   </div>`}
 </section>
+${(enabled || view.devices.length > 0) && devicesSection(ctx, view)}
 ${enabled && html`
 <section id="recovery-codes-section">
   <h2>Recovery codes</h2>
@@ -169,7 +208,12 @@ ${enabled && html`
   <h2>Turn off two-factor authentication</h2>
   <p>Removes every method and every recovery code: your password alone will sign you in.</p>
   <p><a class="button danger" href="/mfa/disable" id="disable-mfa">Turn off two-factor authentication</a></p>
-</section>`}`;
+</section>`}
+<section id="password-section">
+  <h2>Password</h2>
+  <p>Changing your password signs out your other sessions and forgets every remembered browser.</p>
+  <p><a class="button" href="/account/password" id="change-password">Change your password</a></p>
+</section>`;
 }
 
 /** "Are you sure?" before a sensitive change, shown only with a live step-up grant. */

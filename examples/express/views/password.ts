@@ -1,4 +1,4 @@
-/** Pages about the password: confirming it again, asking for a reset link, setting a new one. */
+/** Pages about the password: confirming it again, changing it, asking for a reset link, setting a new one. */
 import { PASSWORD_MAX, PASSWORD_MIN } from '../accounts.ts';
 import { html, type SafeHtml } from '../html.ts';
 import { formatDuration } from '../time.ts';
@@ -68,4 +68,26 @@ export function resetPasswordRefusedPage(_ctx: PageContext, reason: 'invalid' | 
 ${notice('error', reason === 'expired' ? 'This password reset link has expired.' : 'This password reset link is not valid.')}
 <p>${reason === 'expired' ? 'Links work for a limited time.' : 'A link works once, and only the newest one we emailed works.'}
 <a href="/forgot-password">Ask for a new link</a>.</p>`;
+}
+
+/** Changing the password of the signed-in user: the current one, and the new one twice. */
+export function changePasswordPage(ctx: PageContext, view: { error?: string | undefined } = {}): SafeHtml {
+  return html`
+<p>Enter your current password, then the new one twice. Your other sessions are signed out, and every remembered
+browser will ask for your second factor again.</p>
+${notice('error', view.error)}
+<form method="post" action="/account/password" class="card">
+  ${csrfField(ctx)}
+  <!-- Hidden but a text field, so password managers file the new password under this username. -->
+  <input type="text" name="username" autocomplete="username" value="${ctx.username ?? ''}" hidden readonly>
+  <label for="current-password">Current password</label>
+  <input id="current-password" name="currentPassword" type="password" autocomplete="current-password" required autofocus>
+  <label for="new-password">New password</label>
+  <input id="new-password" name="newPassword" type="password" autocomplete="new-password" required minlength="${PASSWORD_MIN}" maxlength="${PASSWORD_MAX}">
+  <small>${PASSWORD_MIN}–${PASSWORD_MAX} characters.</small>
+  <label for="new-password-again">New password again</label>
+  <input id="new-password-again" name="newPasswordAgain" type="password" autocomplete="new-password" required minlength="${PASSWORD_MIN}" maxlength="${PASSWORD_MAX}">
+  <button type="submit">Change password</button>
+</form>
+<p><a href="/account">Cancel</a> · <a href="/forgot-password">Forgot your password?</a></p>`;
 }

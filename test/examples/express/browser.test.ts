@@ -3,8 +3,10 @@
  * Chromium, headless, driven by playwright-core): sign up, confirm the
  * password, scan the QR code (decoded from a screenshot of the page, as a
  * phone would), confirm with a code computed by twofold itself, save the
- * recovery codes, log in with a code, log in with a recovery code, turn MFA
- * off after a step-up with a code.
+ * recovery codes, log in with a code, log in with a recovery code, remember
+ * the browser at the code and log in with the password alone, forget it on
+ * the account page and be asked for the code again, turn MFA off after a
+ * step-up with a code.
  *
  * The server's clock is the test's: it starts at the real time and is moved
  * on by one 30 s step before each new code, so replay protection never makes
@@ -237,6 +239,52 @@ describe.skipIf(skipReason !== null)('the example app in a real browser', () => 
     await expectAccountPage('On');
     expect(await notice()).toBe('Signed in with a recovery code. 9 recovery codes left.');
     expect(await page.textContent('#codes-remaining')).toBe('9');
+  });
+
+  step('remembers this browser: the box ticked at the code, then after logging out the password alone signs in (no code asked)', async () => {
+    await logOut();
+    await passwordStep();
+    expect(path()).toBe('/login/mfa');
+    expect(await mainText()).toContain('Remember this browser for 30 days');
+    expect(await page.isChecked('#remember')).toBe(false);
+    await page.check('#remember');
+    await page.fill('#code', nextCode());
+    await clickAndLoad('main button:has-text("Verify")');
+    await expectAccountPage('On');
+
+    const cookie = (await context.cookies()).find((c) => c.name === 'twofold.device');
+    expect(cookie).toMatchObject({ httpOnly: true, sameSite: 'Lax', secure: false, path: '/' });
+    expect(Math.abs(cookie!.expires * 1000 - (server.clock.ms + 30 * 24 * 3600 * SECOND))).toBeLessThan(2 * SECOND);
+    // HttpOnly: no script of the page can read it.
+    // (A string, evaluated in the page: the test's own types have no DOM.)
+    expect(String(await page.evaluate('document.cookie'))).not.toContain('twofold.device');
+    expect((await page.textContent('#device-list li[data-current="true"] .device-label'))?.trim()).toBe('Chrome on Linux');
+    expect(await page.textContent('#device-list li[data-current="true"]')).toContain('This browser');
+
+    await logOut();
+    await passwordStep();
+    await expectAccountPage('On');
+    expect(await notice()).toContain('Signed in without a code: this browser is remembered until');
+    // Every use rotates the token.
+    const rotated = (await context.cookies()).find((c) => c.name === 'twofold.device');
+    expect(rotated?.value).toBeDefined();
+    expect(rotated!.value).not.toBe(cookie!.value);
+  });
+
+  step('forgets this browser on the account page; after logging out, the code is asked again', async () => {
+    await clickAndLoad('#device-list li[data-current="true"] button:has-text("Forget")');
+    await expectAccountPage('On');
+    expect(await notice()).toBe('Forgot this browser: it will ask for your second factor at the next sign-in.');
+    expect((await context.cookies()).some((c) => c.name === 'twofold.device')).toBe(false);
+    expect(await page.isVisible('#no-devices')).toBe(true);
+
+    await logOut();
+    await passwordStep();
+    expect(path()).toBe('/login/mfa');
+    expect(await heading()).toBe('Two-factor authentication');
+    await page.fill('#code', nextCode());
+    await clickAndLoad('main button:has-text("Verify")');
+    await expectAccountPage('On');
   });
 
   step('turns MFA off after confirming a code (step-up); the account page then says MFA is off', async () => {

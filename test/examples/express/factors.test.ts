@@ -255,7 +255,7 @@ describe('adding a factor when the user already holds one needs a step-up', () =
 describe('status banners (status().attention)', () => {
   const base: StatusResult = { state: 'enabled', recoveryCodesRemaining: 10, recoveryCodesUnrevealed: false, methods: ['totp', 'recovery_code'], attention: [] };
   const render = (status: StatusResult) =>
-    textOf(accountPage({ csrfToken: 'x', username: 'alice', dev: false }, { status, factors: [], keys: true }).toString());
+    textOf(accountPage({ csrfToken: 'x', username: 'alice', dev: false }, { status, factors: [], keys: true, devices: [] }).toString());
 
   it.each([
     ['single_factor', 'You have only one two-factor method. If you lose it, only your recovery codes get you in: add a second one below'],

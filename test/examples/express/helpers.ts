@@ -4,9 +4,10 @@
  * moved by hand (one per test file: `sharedServer`), a fetch client with a
  * cookie jar, and the MFA journey in a few calls (`signupAndEnroll`,
  * `openSetup`, `loginWithCode`, `lockByFailureLimit`, `emailedLink`; step-up:
- * `openWithStepUp`, `disableMfa`, `regenerateCodes`; security keys through
- * the software authenticator: `TestKey`, `addKey`, `signupWithKey`,
- * `loginWithKey`).
+ * `openWithStepUp`, `disableMfa`, `regenerateCodes`; remembered browsers:
+ * `loginRemembering`, `setCookieLine`, `clearsCookie`; `resetPasswordByEmail`;
+ * security keys through the software authenticator: `TestKey`, `addKey`,
+ * `signupWithKey`, `loginWithKey`).
  */
 import { request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -309,6 +310,44 @@ export async function loginWithCode(server: TestServer, client: Client, user: En
   const password = await submitPassword(client, user);
   if (password.location !== '/login/mfa') throw new Error(`password step failed: ${password.status} ${textOf(password.body)}`);
   return client.submit('/login/mfa', '/login/mfa', { code: nextCode(server, user.secret) });
+}
+
+// --- remembered browsers ---------------------------------------------------
+
+/** The device cookie's name outside production (`__Host-twofold.device` in production). */
+export const DEVICE_COOKIE = 'twofold.device';
+
+/**
+ * Password step then a fresh TOTP code with "Remember this browser" ticked:
+ * returns the reply of POST /login/mfa (303 to /account, with the device
+ * cookie, on success).
+ */
+export async function loginRemembering(server: TestServer, client: Client, user: EnrolledUser): Promise<Reply> {
+  const password = await submitPassword(client, user);
+  if (password.location !== '/login/mfa') throw new Error(`password step failed: ${password.status} ${password.location ?? ''} ${textOf(password.body)}`);
+  return client.submit('/login/mfa', '/login/mfa', { code: nextCode(server, user.secret), remember: '1' });
+}
+
+/** The raw Set-Cookie line of `name` in `reply`, or undefined. */
+export function setCookieLine(reply: Reply, name: string): string | undefined {
+  return reply.setCookies.find((line) => line.startsWith(`${name}=`));
+}
+
+/** Whether `reply` removes the cookie `name` (an empty value expiring in the past). */
+export function clearsCookie(reply: Reply, name: string): boolean {
+  const line = setCookieLine(reply, name);
+  if (line === undefined) return false;
+  const expires = /;\s*Expires=([^;]+)/i.exec(line)?.[1];
+  return line.startsWith(`${name}=;`) && expires !== undefined && Date.parse(expires) <= Date.now();
+}
+
+/** "Forgot your password?" by emailed link, as a person: returns the reply of the reset form's POST (303 to /login). */
+export async function resetPasswordByEmail(server: TestServer, user: TestUser, newPassword: string, c = new Client(server.baseUrl)): Promise<Reply> {
+  await c.submit('/forgot-password', '/forgot-password', { login: user.username });
+  const link = emailedLink(lastEmail(server, user, 'Reset your password').text, '/reset-password');
+  const form = await c.get(link.pathname + link.search);
+  const fields = Object.fromEntries([...form.body.matchAll(/<input [^>]*name="(user|token)"[^>]*value="([^"]*)"/g)].map((m) => [m[1]!, decodeEntities(m[2]!)]));
+  return c.post('/reset-password', { ...fields, _csrf: csrfOf(form.body, '/reset-password'), password: newPassword });
 }
 
 /** What the server keeps in the session of `client` (null when it has none). */

@@ -9,6 +9,7 @@ import {
   emailedLink,
   factorsOf,
   lastEmail,
+  loginRemembering,
   loginWithCode,
   MINUTE,
   openSetup,
@@ -53,6 +54,9 @@ describe('CSRF', () => {
     '/mfa/factors/:id/remove',
     '/forgot-password',
     '/reset-password',
+    '/account/password',
+    '/account/devices/:id/forget',
+    '/account/devices/forget-all',
   ];
 
   it('every POST form on the pages carries a _csrf field', async () => {
@@ -90,10 +94,19 @@ describe('CSRF', () => {
     await signup(firstKey);
     pages.push(await firstKey.get('/mfa/keys/new')); // the password step
     pages.push(await openWithStepUp(server, keyed, '/mfa/keys/new', () => ({ key: keyUser.key })));
+    // A remembered browser on the account page (forget, forget all), and the password change page.
+    const remembered = client();
+    await loginRemembering(server, remembered, user);
+    pages.push(await remembered.get('/account'), await remembered.get('/account/password'));
     const actions = new Set<string>();
     for (const page of pages) {
       for (const form of page.body.match(/<form[^>]*method="post"[\s\S]*?<\/form>/g) ?? []) {
-        actions.add(/action="([^"]+)"/.exec(form)![1]!.replace(/^\/mfa\/factors\/[A-Za-z0-9_-]+\//, '/mfa/factors/:id/'));
+        actions.add(
+          /action="([^"]+)"/
+            .exec(form)![1]!
+            .replace(/^\/mfa\/factors\/[A-Za-z0-9_-]+\//, '/mfa/factors/:id/')
+            .replace(/^\/account\/devices\/[A-Za-z0-9_-]+\/forget$/, '/account/devices/:id/forget'),
+        );
         expect(form).toMatch(/<input type="hidden" name="_csrf" value="[A-Za-z0-9_-]{43}">/);
       }
     }
