@@ -70,7 +70,8 @@ describe('renderQr bundled as wrangler does, run with only web-platform globals'
 
   it("takes qrcode's browser build, and nothing of its Node renderer, pngjs or fs", async () => {
     const inputs = Object.keys((await bundle).metafile.inputs);
-    expect(inputs).toContain('node_modules/qrcode/lib/browser.js');
+    // (Paths are relative to where node_modules really is: a symlinked checkout prefixes them.)
+    expect(inputs.filter((path) => path.endsWith('node_modules/qrcode/lib/browser.js'))).toHaveLength(1);
     expect(inputs.filter((path) => /qrcode\/lib\/(index|server)\.js|renderer\/png|pngjs|\bfs\b/.test(path))).toEqual([]);
   });
 
