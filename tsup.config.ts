@@ -7,6 +7,8 @@ export default defineConfig({
     'webauthn/index': 'src/webauthn/index.ts',
     'adapters/postgres/index': 'src/stores/postgres/index.ts',
     'adapters/redis/index': 'src/stores/redis/index.ts',
+    'adapters/sqlite/index': 'src/stores/sqlite/index.ts',
+    'adapters/mysql/index': 'src/stores/mysql/index.ts',
   },
   format: ['esm', 'cjs'],
   dts: true,
@@ -16,7 +18,7 @@ export default defineConfig({
   platform: 'node',
   splitting: false,
   treeshake: true,
-  // Peers, never bundled: vitest (the conformance suite), pg and ioredis (the adapters),
-  // @simplewebauthn/server (the webauthn entry, loaded on the first registration).
-  external: ['vitest', 'pg', 'ioredis', '@simplewebauthn/server'],
+  // Peers, never bundled: vitest (the conformance suite), pg, ioredis, better-sqlite3 and
+  // mysql2 (the adapters), @simplewebauthn/server (the webauthn entry, loaded on the first registration).
+  external: ['vitest', 'pg', 'ioredis', 'better-sqlite3', 'mysql2', '@simplewebauthn/server'],
 });

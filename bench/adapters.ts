@@ -1,29 +1,41 @@
 /**
  * verifyLogin over each store adapter at concurrency 1 and 16 (ops/s and
- * p99), beside the memory stores in the same run. PostgreSQL and Redis run
- * on this same machine; each gets a fresh schema / key prefix, removed after.
+ * p99), beside the memory stores in the same run. PostgreSQL, Redis and
+ * MariaDB run on this same machine; each gets a fresh schema / key prefix /
+ * table prefix, removed after. SQLite is a temp file in WAL mode; it is
+ * synchronous, so it runs at concurrency 1 only.
  */
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { Redis } from 'ioredis';
+import mysql from 'mysql2/promise';
 import pg from 'pg';
 import { MemoryRecoveryCodeStore, MemoryUserStore, type RecoveryCodeStore, type UserStore } from '../src/index.ts';
 import { migrate, PostgresRecoveryCodeStore, PostgresUserStore } from '../src/stores/postgres/index.ts';
 import { RedisRecoveryCodeStore, RedisUserStore } from '../src/stores/redis/index.ts';
+import { migrate as migrateSqlite, SqliteRecoveryCodeStore, SqliteUserStore } from '../src/stores/sqlite/index.ts';
+import { migrate as migrateMysql, MysqlRecoveryCodeStore, MysqlUserStore } from '../src/stores/mysql/index.ts';
 import { printTable, type Result } from './harness.ts';
 import { enrollFleet, measureVerifyLogin } from './service.ts';
 
 const USERS = Number(process.env.BENCH_ADAPTER_USERS ?? 2000);
 const POSTGRES_URL = process.env.TWOFOLD_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const REDIS_URL = process.env.TWOFOLD_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+const MYSQL_URL = process.env.TWOFOLD_TEST_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/test';
 
 interface Engine {
   name: string;
+  /** Concurrencies worth measuring (SQLite is synchronous: 1). */
+  concurrencies: number[];
   stores: { users: UserStore; recoveryCodes: RecoveryCodeStore };
   close(): Promise<void>;
 }
 
 async function memory(): Promise<Engine> {
-  return { name: 'memory', stores: { users: new MemoryUserStore(), recoveryCodes: new MemoryRecoveryCodeStore() }, close: async () => {} };
+  return { name: 'memory', concurrencies: [1, 16], stores: { users: new MemoryUserStore(), recoveryCodes: new MemoryRecoveryCodeStore() }, close: async () => {} };
 }
 
 async function postgres(): Promise<Engine> {
@@ -32,6 +44,7 @@ async function postgres(): Promise<Engine> {
   await migrate(pool, { schema });
   return {
     name: 'postgres',
+    concurrencies: [1, 16],
     stores: { users: new PostgresUserStore(pool, { schema }), recoveryCodes: new PostgresRecoveryCodeStore(pool, { schema }) },
     close: async () => {
       await pool.query(`DROP SCHEMA ${schema} CASCADE`);
@@ -45,6 +58,7 @@ async function redis(): Promise<Engine> {
   const client = new Redis(REDIS_URL);
   return {
     name: 'redis',
+    concurrencies: [1, 16],
     stores: { users: new RedisUserStore(client, { keyPrefix }), recoveryCodes: new RedisRecoveryCodeStore(client, { keyPrefix }) },
     close: async () => {
       let cursor = '0';
@@ -58,19 +72,55 @@ async function redis(): Promise<Engine> {
   };
 }
 
+async function sqlite(): Promise<Engine> {
+  const dir = mkdtempSync(join(tmpdir(), 'twofold-bench-'));
+  const db = new Database(join(dir, 'bench.db'));
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = FULL');
+  await migrateSqlite(db);
+  return {
+    name: 'sqlite',
+    concurrencies: [1],
+    stores: { users: new SqliteUserStore(db), recoveryCodes: new SqliteRecoveryCodeStore(db) },
+    close: async () => {
+      db.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+async function mariadb(): Promise<Engine> {
+  const tablePrefix = `twofold_bench_${randomBytes(4).toString('hex')}_`;
+  const pool = mysql.createPool({ uri: MYSQL_URL, connectionLimit: 16 });
+  await migrateMysql(pool, { tablePrefix });
+  return {
+    name: 'mysql (MariaDB)',
+    concurrencies: [1, 16],
+    stores: { users: new MysqlUserStore(pool, { tablePrefix }), recoveryCodes: new MysqlRecoveryCodeStore(pool, { tablePrefix }) },
+    close: async () => {
+      await pool.query(`DROP TABLE ${tablePrefix}users, ${tablePrefix}recovery_codes`);
+      await pool.end();
+    },
+  };
+}
+
 export async function benchAdapters(): Promise<void> {
   const rows: Array<{ result: Result; baseline?: Result; target?: string }> = [];
   let memoryAt16: Result | undefined;
-  for (const open of [memory, postgres, redis]) {
+  let postgresAt: Record<number, Result> = {};
+  for (const open of [memory, postgres, mariadb, sqlite, redis]) {
     const engine = await open();
     try {
       const fleet = await enrollFleet(USERS, engine.stores, `${engine.name}-user`);
-      for (const concurrency of [1, 16]) {
+      for (const concurrency of engine.concurrencies) {
         const result = await measureVerifyLogin(`verifyLogin ${engine.name}, concurrency ${concurrency}`, fleet, concurrency, 5);
         if (engine.name === 'memory' && concurrency === 16) memoryAt16 = result;
+        if (engine.name === 'postgres') postgresAt = { ...postgresAt, [concurrency]: result };
+        // SQL engines beside PostgreSQL at the same concurrency; the rest beside memory at 16.
+        const besidePostgres = (engine.name === 'sqlite' || engine.name.startsWith('mysql')) && postgresAt[concurrency];
         rows.push({
           result,
-          ...(concurrency === 16 && engine.name !== 'memory' ? { baseline: memoryAt16 } : {}),
+          ...(besidePostgres ? { baseline: postgresAt[concurrency] } : concurrency === 16 && engine.name !== 'memory' ? { baseline: memoryAt16 } : {}),
           ...(engine.name === 'postgres' && concurrency === 16 ? { target: '≥ 2,000 ops/s' } : {}),
         });
       }
@@ -78,5 +128,5 @@ export async function benchAdapters(): Promise<void> {
       await engine.close();
     }
   }
-  printTable(`verifyLogin per store adapter (${USERS} users, valid TOTP, fresh challenge each; ratio to memory at concurrency 16)`, rows);
+  printTable(`verifyLogin per store adapter (${USERS} users, valid TOTP, fresh challenge each; SQL engines vs PostgreSQL at the same concurrency, others vs memory at 16)`, rows);
 }

@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 
 const require = createRequire(import.meta.url);
-const entries = ['twofold', 'twofold/testing', 'twofold/webauthn', 'twofold/adapters/postgres', 'twofold/adapters/redis'];
+const entries = ['twofold', 'twofold/testing', 'twofold/webauthn', 'twofold/adapters/postgres', 'twofold/adapters/redis', 'twofold/adapters/sqlite', 'twofold/adapters/mysql'];
 
 // The main entry's files never even name the WebAuthn peer: a TOTP-only user installs nothing new.
 for (const file of ['dist/index.js', 'dist/index.cjs', 'dist/index.d.ts', 'dist/index.d.cts']) {
@@ -19,9 +19,9 @@ for (const file of ['dist/index.js', 'dist/index.cjs', 'dist/index.d.ts', 'dist/
 
 // CJS: nothing but twofold's own files may be loaded by requiring the main entry.
 const main = require('twofold');
-const peerPattern = /node_modules[\\/](pg|ioredis|@simplewebauthn)[\\/]/;
+const peerPattern = /node_modules[\\/](pg|ioredis|better-sqlite3|mysql2|@simplewebauthn)[\\/]/;
 const loadedPeers = Object.keys(require.cache).filter((file) => peerPattern.test(file));
-assert.deepEqual(loadedPeers, [], 'require("twofold") must not load pg, ioredis or @simplewebauthn/server');
+assert.deepEqual(loadedPeers, [], 'require("twofold") must not load pg, ioredis, better-sqlite3, mysql2 or @simplewebauthn/server');
 const { webauthn } = require('twofold/webauthn');
 const plugin = webauthn({ rpId: 'example.com', rpName: 'Example', origins: ['https://example.com'] });
 assert.equal(plugin.plugin, 'twofold/webauthn');

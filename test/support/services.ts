@@ -8,6 +8,8 @@ import { connect } from 'node:net';
 
 export const POSTGRES_URL = process.env.TWOFOLD_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 export const REDIS_URL = process.env.TWOFOLD_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+/** MariaDB (or MySQL) for the MySQL adapter: 127.0.0.1:3306, user root without password, database `test`. */
+export const MYSQL_URL = process.env.TWOFOLD_TEST_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/test';
 
 function reachable(url: string, defaultPort: number): Promise<boolean> {
   const { hostname, port } = new URL(url);
@@ -46,4 +48,9 @@ export function redisSkipReason(): Promise<string | null> {
     6379,
     'redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no --dir /var/lib/redis --logfile /var/log/redis/ci.log',
   );
+}
+
+/** Null when MariaDB (or MySQL) answers; a printed reason to skip otherwise; throws under CI. */
+export function mysqlSkipReason(): Promise<string | null> {
+  return skipReason('MariaDB', MYSQL_URL, 3306, 'start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd');
 }

@@ -2,7 +2,7 @@ import { MfaError } from '../../errors.ts';
 import type { RecoveryCodeStore } from '../types.ts';
 import { assertQueryable, type Queryable } from './queryable.ts';
 import { quotedSchema, type PostgresStoreOptions } from './schema.ts';
-import { userKey } from './user-key.ts';
+import { userKey } from '../user-key.ts';
 
 const HASH = /^[0-9a-f]{64}$/;
 

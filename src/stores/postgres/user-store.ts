@@ -2,7 +2,7 @@ import { MfaError } from '../../errors.ts';
 import type { StoredMfaRecord, UserStore, VersionedRecord } from '../types.ts';
 import { assertQueryable, type Queryable } from './queryable.ts';
 import { quotedSchema, type PostgresStoreOptions } from './schema.ts';
-import { userKey } from './user-key.ts';
+import { userKey } from '../user-key.ts';
 
 /**
  * {@link UserStore} in PostgreSQL, for several app servers sharing one
