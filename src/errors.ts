@@ -30,11 +30,28 @@ const BRAND = Symbol.for('twofold.MfaError');
  * The one error class twofold throws. Switch on `code`, never on `message`.
  * Messages name the offending option or argument but never contain secrets,
  * codes or hashes.
+ *
+ * @example
+ * ```ts
+ * import { generateSecret, MfaError } from 'twofold';
+ *
+ * try {
+ *   generateSecret(8); // fewer than 16 bytes
+ * } catch (error) {
+ *   if (!(error instanceof MfaError)) throw error;
+ *   console.log(error.code); // 'invalid_argument'
+ * }
+ * ```
  */
 export class MfaError extends Error {
   /** Stable, machine-readable reason. */
   readonly code: MfaErrorCode;
 
+  /**
+   * @param code - The stable reason, see {@link MfaErrorCode}.
+   * @param message - Names the option or argument; never a secret.
+   * @param options - `cause`: the underlying error, if any.
+   */
   constructor(code: MfaErrorCode, message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = 'MfaError';
@@ -53,7 +70,21 @@ export class MfaError extends Error {
   }
 }
 
-/** True when `value` is an {@link MfaError} (from any entry point), optionally with the given code. */
+/**
+ * True when `value` is an {@link MfaError} (from any entry point), optionally with the given code.
+ *
+ * @example
+ * ```ts
+ * import { isMfaError, MfaService, MemoryUserStore, MemoryRecoveryCodeStore } from 'twofold';
+ *
+ * try {
+ *   new MfaService({ issuer: 'Example App', secretKey: 'too short', users: new MemoryUserStore(), recoveryCodes: new MemoryRecoveryCodeStore() });
+ * } catch (error) {
+ *   if (isMfaError(error, 'weak_secret_key')) console.error('TWOFOLD_SECRET_KEY needs 32 random bytes');
+ *   else throw error;
+ * }
+ * ```
+ */
 export function isMfaError(value: unknown, code?: MfaErrorCode): value is MfaError {
   return value instanceof MfaError && (code === undefined || value.code === code);
 }

@@ -5,6 +5,20 @@
  * The main entry holds the service, its stores and results, and the pure
  * building blocks it is made of. The adapter conformance suite lives in
  * `twofold/testing`.
+ *
+ * @example
+ * ```ts
+ * import { MfaService, MemoryUserStore, MemoryRecoveryCodeStore } from 'twofold';
+ *
+ * const mfa = new MfaService({
+ *   issuer: 'Example App',
+ *   secretKey: process.env.TWOFOLD_SECRET_KEY!, // 32+ random bytes, hex or base64
+ *   users: new MemoryUserStore(),
+ *   recoveryCodes: new MemoryRecoveryCodeStore(),
+ * });
+ * ```
+ *
+ * @module twofold
  */
 export { MfaError, isMfaError, type MfaErrorCode } from './errors.ts';
 

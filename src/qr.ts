@@ -64,6 +64,16 @@ interface Modules {
  * well-formed string, is too long for a QR code, or `options` are invalid;
  * also for `png` and `dataUrl` on a runtime with neither `node:zlib` nor
  * `CompressionStream`.
+ *
+ * @example
+ * ```ts
+ * import { buildOtpauthUri, generateSecret, renderQr } from 'twofold';
+ *
+ * const uri = buildOtpauthUri({ issuer: 'Example App', accountName: 'alice@example.com', secret: generateSecret() });
+ * const dataUrl = await renderQr(uri, { format: 'dataUrl' });     // 'data:image/png;base64,...' for <img src>
+ * const png = await renderQr(uri, { format: 'png', scale: 8 });   // Uint8Array
+ * console.log(await renderQr(uri, { format: 'terminal' }));       // scan it from the console
+ * ```
  */
 export function renderQr(uri: string, options: { format: 'png'; scale?: number }): Promise<Uint8Array>;
 export function renderQr(uri: string, options: { format: 'dataUrl' | 'svg' | 'terminal'; scale?: number }): Promise<string>;

@@ -27,6 +27,14 @@ const LOOK_ALIKES: Readonly<Record<string, string>> = { O: '0', I: '1', L: '1' }
  * so every character is uniform, with no modulo bias.
  *
  * @throws {MfaError} `invalid_argument` unless `count` is an integer 1..100.
+ *
+ * @example
+ * ```ts
+ * import { generateRecoveryCodes } from 'twofold';
+ *
+ * const codes = generateRecoveryCodes();   // 10 codes like 'EKTR-P7N2-2V3R-T06A-D874-8SXC'
+ * const more = generateRecoveryCodes(16);
+ * ```
  */
 export function generateRecoveryCodes(count = 10): string[] {
   if (!Number.isInteger(count) || count < 1 || count > MAX_COUNT) {
@@ -63,6 +71,15 @@ function formatCode(canonical: string): string {
  * characters, no separators), or null when it cannot be one. Forgives what
  * people do when retyping: any case, spaces, hyphens and dashes anywhere, and
  * O/I/L typed for 0/1/1. Never throws; idempotent.
+ *
+ * @example
+ * ```ts
+ * import { normalizeRecoveryCode } from 'twofold';
+ *
+ * normalizeRecoveryCode('ektr p7n2 2v3r t06a d874 8sxc'); // 'EKTRP7N22V3RT06AD8748SXC'
+ * normalizeRecoveryCode('EKTR-P7N2-2V3R-TO6A-D874-8SXC'); // the same: O reads as 0
+ * normalizeRecoveryCode('123456');                        // null
+ * ```
  */
 export function normalizeRecoveryCode(input: unknown): string | null {
   if (typeof input !== 'string' || input.length > MAX_INPUT_CHARS) return null;
@@ -89,6 +106,15 @@ export function normalizeRecoveryCode(input: unknown): string | null {
  *
  * @throws {MfaError} `invalid_argument` when `userId` is not a non-empty
  * string, `code` is malformed, or `key` is not a Uint8Array of 32+ bytes.
+ *
+ * @example
+ * ```ts
+ * import { generateRecoveryCodes, hashRecoveryCode } from 'twofold';
+ *
+ * const codes = generateRecoveryCodes();
+ * const hashes = codes.map((code) => hashRecoveryCode('user-42', code)); // 64 hex characters each
+ * hashRecoveryCode('user-42', codes[0]!.toLowerCase()) === hashes[0];   // true: typed forms hash alike
+ * ```
  */
 export function hashRecoveryCode(userId: string, code: string, key?: Uint8Array): string {
   if (typeof userId !== 'string' || userId.length === 0 || /\p{Cs}/u.test(userId)) {
@@ -127,6 +153,19 @@ export interface RecoveryCodesTextInput {
  *
  * @throws {MfaError} `invalid_argument` on a non-string issuer or account, a
  * malformed code, or an invalid date.
+ *
+ * @example
+ * ```ts
+ * import { formatRecoveryCodesText, generateRecoveryCodes, recoveryCodesFilename } from 'twofold';
+ *
+ * const text = formatRecoveryCodesText({
+ *   issuer: 'Example App',
+ *   accountName: 'alice@example.com',
+ *   codes: generateRecoveryCodes(),
+ *   createdAt: Date.now(),
+ * });
+ * const download = new File([text], recoveryCodesFilename('Example App'), { type: 'text/plain' });
+ * ```
  */
 export function formatRecoveryCodesText({ issuer, accountName, codes, createdAt }: RecoveryCodesTextInput): string {
   if (typeof issuer !== 'string' || typeof accountName !== 'string') {
@@ -166,6 +205,14 @@ function oneLine(text: string): string {
  * A safe download name for the codes file: the issuer slugified to lowercase
  * ASCII letters, digits and hyphens (accents dropped, at most 40 characters),
  * e.g. `example-app-recovery-codes.txt`; `recovery-codes.txt` when nothing is left.
+ *
+ * @example
+ * ```ts
+ * import { recoveryCodesFilename } from 'twofold';
+ *
+ * recoveryCodesFilename('Example App'); // 'example-app-recovery-codes.txt'
+ * recoveryCodesFilename('Café Ünïcode'); // 'cafe-unicode-recovery-codes.txt'
+ * ```
  */
 export function recoveryCodesFilename(issuer: string): string {
   if (typeof issuer !== 'string') {

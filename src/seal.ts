@@ -16,6 +16,9 @@ const MAX_SEALED_CHARS = 65_536;
 const SEALED_FORMAT = /^v1\.([0-9a-f]{8})\.([A-Za-z0-9_-]+)$/;
 const DEFAULT_PURPOSE = 'default';
 
+/** An HMAC key as the service's signers take it: the ring's `KeyObject`s, or raw bytes. */
+export type HmacKey = KeyObject | Uint8Array;
+
 /** Purposes of the HMAC subkeys a {@link KeyRing} hands out. */
 export type MacPurpose = 'challenge' | 'recovery-code' | 'email-token' | 'step-up' | 'webauthn-challenge' | 'device-token';
 const MAC_PURPOSES: readonly MacPurpose[] = ['challenge', 'recovery-code', 'email-token', 'step-up', 'webauthn-challenge', 'device-token'];
@@ -97,6 +100,11 @@ export interface KeyRing {
    * copies on every call.
    */
   macKeys(purpose: MacPurpose): readonly Uint8Array[];
+  /**
+   * The same HMAC subkeys as immutable `KeyObject`s (for `createHmac`), made
+   * once per ring: the hot paths sign and verify without copying key bytes.
+   */
+  hmacKeys(purpose: MacPurpose): readonly KeyObject[];
   /** The key ids, current first: all that logging a ring shows. */
   toJSON(): { keyIds: string[] };
 }
@@ -136,23 +144,54 @@ interface DerivedKeys {
   keyId: string;
   sealKey: KeyObject;
   macKeys: Record<MacPurpose, Uint8Array>;
+  hmacKeys: Record<MacPurpose, KeyObject>;
 }
 
 function deriveKeys(root: Uint8Array): DerivedKeys {
   const derive = (label: string, length: number) =>
     hkdf(sha256, root, undefined, utf8ToBytes(`twofold/v1/${label}`), length);
   const macKeys = {} as Record<MacPurpose, Uint8Array>;
-  for (const purpose of MAC_PURPOSES) macKeys[purpose] = derive(purpose, 32);
-  return { keyId: bytesToHex(derive('key-id', 4)), sealKey: createSecretKey(derive('seal', 32)), macKeys };
+  const hmacKeys = {} as Record<MacPurpose, KeyObject>;
+  for (const purpose of MAC_PURPOSES) {
+    macKeys[purpose] = derive(purpose, 32);
+    hmacKeys[purpose] = createSecretKey(macKeys[purpose]);
+  }
+  return { keyId: bytesToHex(derive('key-id', 4)), sealKey: createSecretKey(derive('seal', 32)), macKeys, hmacKeys };
 }
 
 class SealingKeyRing implements KeyRing {
   readonly #keys: readonly DerivedKeys[];
+  readonly #hmacKeys = new Map<MacPurpose, readonly KeyObject[]>();
+  /** Parsed sealed values (public parts only: key id, IV, ciphertext, tag), by their text. */
+  readonly #parsed = new Map<string, ParsedSealed>();
   readonly currentKeyId: string;
 
   constructor(keys: DerivedKeys[]) {
     this.#keys = keys;
     this.currentKeyId = keys[0]!.keyId;
+  }
+
+  /**
+   * `parseSealed`, remembered: a login opens the same sealed secret each
+   * time, and parsing and re-validating its encoding cost as much as the
+   * decryption. Only what is stored in the record anyway is kept (never a
+   * plaintext); the cache is bounded and simply emptied when full.
+   */
+  #parse(sealed: string): ParsedSealed | null {
+    const cached = this.#parsed.get(sealed);
+    if (cached !== undefined) return cached;
+    const parsed = parseSealed(sealed);
+    if (parsed === null || parsed.body.length < IV_BYTES + TAG_BYTES) return null;
+    const { keyId, body } = parsed;
+    const entry: ParsedSealed = {
+      keyId,
+      iv: body.subarray(0, IV_BYTES),
+      ciphertext: body.subarray(IV_BYTES, body.length - TAG_BYTES),
+      tag: body.subarray(body.length - TAG_BYTES),
+    };
+    if (this.#parsed.size >= PARSED_CACHE_SIZE) this.#parsed.clear();
+    this.#parsed.set(sealed, entry);
+    return entry;
   }
 
   seal(plaintext: Uint8Array | string, userId: string, purpose: string = DEFAULT_PURPOSE): string {
@@ -171,12 +210,9 @@ class SealingKeyRing implements KeyRing {
 
   open(sealed: string, userId: string, purpose: string = DEFAULT_PURPOSE): Uint8Array {
     const binding = checkBinding(userId, purpose);
-    const parsed = parseSealed(sealed);
-    if (parsed === null || parsed.body.length < IV_BYTES + TAG_BYTES) throw sealInvalid();
-    const { keyId, body } = parsed;
-    const iv = body.subarray(0, IV_BYTES);
-    const ciphertext = body.subarray(IV_BYTES, body.length - TAG_BYTES);
-    const tag = body.subarray(body.length - TAG_BYTES);
+    const parsed = this.#parse(sealed);
+    if (parsed === null) throw sealInvalid();
+    const { keyId, iv, ciphertext, tag } = parsed;
     // Two root keys may share a 32-bit id; try each, the tag tells them apart.
     for (const key of this.#keys) {
       if (key.keyId !== keyId) continue;
@@ -202,7 +238,19 @@ class SealingKeyRing implements KeyRing {
   }
 
   keyIdOf(sealed: string): string | null {
-    return parseSealed(sealed)?.keyId ?? null;
+    return (typeof sealed === 'string' ? this.#parse(sealed)?.keyId : null) ?? null;
+  }
+
+  hmacKeys(purpose: MacPurpose): readonly KeyObject[] {
+    let keys = this.#hmacKeys.get(purpose);
+    if (keys === undefined) {
+      if (!MAC_PURPOSES.includes(purpose)) {
+        throw new MfaError('invalid_argument', `hmacKeys: purpose must be one of ${MAC_PURPOSES.join(', ')}`);
+      }
+      keys = Object.freeze(this.#keys.map((key) => key.hmacKeys[purpose]));
+      this.#hmacKeys.set(purpose, keys);
+    }
+    return keys;
   }
 
   macKeys(purpose: MacPurpose): readonly Uint8Array[] {
@@ -220,6 +268,17 @@ class SealingKeyRing implements KeyRing {
     return `KeyRing ${inspect(this.toJSON())}`;
   }
 }
+
+/** The public parts of a sealed value. */
+interface ParsedSealed {
+  keyId: string;
+  iv: Buffer;
+  ciphertext: Buffer;
+  tag: Buffer;
+}
+
+/** Sealed values whose parse is remembered per key ring (a few MB at most). */
+const PARSED_CACHE_SIZE = 10_000;
 
 function parseSealed(sealed: unknown): { keyId: string; body: Buffer } | null {
   if (typeof sealed !== 'string' || sealed.length > MAX_SEALED_CHARS) return null;

@@ -30,6 +30,16 @@ const scratchViews: Uint8Array[] = [];
  * RFC 4226 recommends) from the platform CSPRNG, as uppercase base32
  * without padding, ready for an otpauth URI. Fewer than 16 bytes is
  * refused because it would fall below RFC 4226's 128-bit minimum.
+ *
+ * @throws {MfaError} `invalid_argument` unless `bytes` is an integer 16..128.
+ *
+ * @example
+ * ```ts
+ * import { generateSecret } from 'twofold';
+ *
+ * const secret = generateSecret();   // 32 base32 characters, e.g. 'AJS4WDCXFHYPI3FU6J5SZZJSWUPLYJAR'
+ * const longer = generateSecret(32); // 256 bits
+ * ```
  */
 export function generateSecret(bytes = 20): string {
   if (!Number.isInteger(bytes) || bytes < MIN_GENERATED_SECRET_BYTES || bytes > MAX_SECRET_BYTES) {

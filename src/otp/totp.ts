@@ -14,7 +14,9 @@ export type TotpDigits = 6 | 7 | 8;
  * every extra step is one more code an attacker may guess.
  */
 export interface TotpWindow {
+  /** Steps before the current one (codes from a slow clock, or typed slowly), 0..10. */
   past: number;
+  /** Steps after the current one (codes from a fast clock), 0..10. */
   future: number;
 }
 
@@ -56,6 +58,15 @@ function truncatedAt(hash: string, key: Uint8Array, step: number): number {
  * of exactly `digits` ASCII digits, zero-padded. `secret` is base32
  * (case-insensitive, spaces and `=` tolerated) or the raw key bytes.
  * Throws `MfaError` `'invalid_secret'` or `'invalid_option'` on misuse.
+ *
+ * @example
+ * ```ts
+ * import { generateSecret, generateTotp } from 'twofold';
+ *
+ * const code = generateTotp(generateSecret()); // the code an authenticator app shows now
+ * generateTotp('GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ', { now: 59_000 }); // '287082' (RFC 6238 test vector)
+ * generateTotp('GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ', { now: 59_000, digits: 8 }); // '94287082'
+ * ```
  */
 export function generateTotp(secret: string | Uint8Array, options?: TotpOptions): string {
   const hash = checkAlgorithm(options?.algorithm);
@@ -91,6 +102,18 @@ export function generateTotp(secret: string | Uint8Array, options?: TotpOptions)
  *
  * Replay protection is not here: the caller must remember the last
  * accepted step (`now` step + `delta`) and refuse it and anything earlier.
+ * ({@link MfaService} does this for you.)
+ *
+ * @example
+ * ```ts
+ * import { generateSecret, generateTotp, verifyTotp } from 'twofold';
+ *
+ * const secret = generateSecret();
+ * verifyTotp(secret, generateTotp(secret));                 // { delta: 0 }
+ * verifyTotp(secret, '000000');                             // null (almost surely)
+ * verifyTotp(secret, 'garbage');                            // null, without computing any HMAC
+ * verifyTotp(secret, generateTotp(secret), { window: { past: 2, future: 0 } });
+ * ```
  */
 export function verifyTotp(secret: string | Uint8Array, code: unknown, options?: TotpOptions): { delta: number } | null {
   const hash = checkAlgorithm(options?.algorithm);

@@ -23,10 +23,13 @@ export interface OtpauthUriOptions {
 export interface ParsedOtpauthUri {
   /** From the label prefix or the `issuer` parameter; absent when the URI has neither. */
   issuer?: string;
+  /** The account part of the label, decoded (e.g. `'alice@example.com'`). */
   accountName: string;
   /** Canonical base32: uppercase, no padding, no spaces. */
   secret: string;
+  /** From the `algorithm` parameter; `'SHA1'` when absent. */
   algorithm: TotpAlgorithm;
+  /** From the `digits` parameter; 6 when absent. */
   digits: TotpDigits;
   /** Seconds. */
   period: number;
@@ -73,6 +76,14 @@ function encodeName(value: string, name: string): string {
  * non-string name, one containing `:` (raw or `%3A`) or control characters,
  * or one starting or ending with whitespace (it would not round-trip);
  * `'invalid_secret'` or `'invalid_option'` as {@link generateTotp} does.
+ *
+ * @example
+ * ```ts
+ * import { buildOtpauthUri, generateSecret } from 'twofold';
+ *
+ * const uri = buildOtpauthUri({ issuer: 'Example App', accountName: 'alice@example.com', secret: generateSecret() });
+ * // 'otpauth://totp/Example%20App:alice%40example.com?secret=...&issuer=Example%20App'
+ * ```
  */
 export function buildOtpauthUri(options: OtpauthUriOptions): string {
   const issuer = encodeName(checkName(options?.issuer, 'issuer'), 'issuer');
@@ -109,6 +120,16 @@ function decodePart(raw: string, what: string): string {
  * issuer that disagrees with the `issuer` parameter, a repeated
  * parameter (parsers disagree on which one wins), a raw `#`, or names that
  * {@link buildOtpauthUri} would refuse.
+ *
+ * @example
+ * ```ts
+ * import { parseOtpauthUri } from 'twofold';
+ *
+ * const { issuer, accountName, secret, algorithm, digits, period } = parseOtpauthUri(
+ *   'otpauth://totp/Example%20App:alice%40example.com?secret=JBSWY3DPEHPK3PXP&issuer=Example%20App',
+ * );
+ * // 'Example App', 'alice@example.com', 'JBSWY3DPEHPK3PXP', 'SHA1', 6, 30
+ * ```
  */
 export function parseOtpauthUri(uri: string): ParsedOtpauthUri {
   if (typeof uri !== 'string') throw invalidUri('uri must be a string');

@@ -1,3 +1,4 @@
+import type { HmacKey } from '../seal.ts';
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 
 /**
@@ -27,11 +28,11 @@ export interface ChallengeClaims {
 const MAX_CHALLENGE_LENGTH = 65_536;
 const PREFIX: Record<ChallengePurpose, string> = { login: 'c1', step_up: 's1' };
 
-function mac(key: Uint8Array, payload: string): Buffer {
+function mac(key: HmacKey, payload: string): Buffer {
   return createHmac('sha256', key).update(payload).digest();
 }
 
-export function signChallenge(key: Uint8Array, claims: Omit<ChallengeClaims, 'id'>, purpose: ChallengePurpose = 'login'): { challenge: string; id: string } {
+export function signChallenge(key: HmacKey, claims: Omit<ChallengeClaims, 'id'>, purpose: ChallengePurpose = 'login'): { challenge: string; id: string } {
   const id = randomBytes(16).toString('base64url');
   const payload = `${PREFIX[purpose]}.${Buffer.from(claims.userId, 'utf8').toString('base64url')}.${claims.expiresAt}.${claims.epoch}.${id}`;
   return { challenge: `${payload}.${mac(key, payload).toString('base64url')}`, id };
@@ -45,7 +46,7 @@ const B64URL = /^[A-Za-z0-9_-]*$/;
  * or null for anything else (wrong type, malformed, forged, foreign key).
  * Expiry is the caller's to check.
  */
-export function openChallenge(keys: readonly Uint8Array[], challenge: unknown, purpose: ChallengePurpose = 'login'): ChallengeClaims | null {
+export function openChallenge(keys: readonly HmacKey[], challenge: unknown, purpose: ChallengePurpose = 'login'): ChallengeClaims | null {
   if (typeof challenge !== 'string' || challenge.length > MAX_CHALLENGE_LENGTH) return null;
   const parts = challenge.split('.');
   if (parts.length !== 6) return null;

@@ -14,6 +14,7 @@
  * Anything else unknown, expired or malformed simply gets a normal
  * challenge. A lock always wins over a device.
  */
+import type { HmacKey } from '../seal.ts';
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { lengthPrefixed } from '../length-prefixed.ts';
 import type { DeviceRecord, MfaRecord } from '../stores/types.ts';
@@ -35,13 +36,13 @@ const TAG_BYTES = 16;
  * record has moved on to a newer one. A dump of the record gives the tag of
  * the live token but never a secret that produces it.
  */
-function digestOf(key: Uint8Array, userId: string, deviceId: string, secret: string): Buffer {
+function digestOf(key: HmacKey, userId: string, deviceId: string, secret: string): Buffer {
   return createHmac('sha256', key).update(lengthPrefixed([userId, deviceId, secret])).digest();
 }
 
 /** A fresh token for device `id` (a new device when omitted); the record gets only the hash. */
 export function newDeviceToken(ctx: ServiceContext, userId: string, id = randomBytes(16).toString('base64url')): { id: string; token: string; hash: string } {
-  const [key] = ctx.ring.macKeys('device-token');
+  const [key] = ctx.ring.hmacKeys('device-token');
   const secret = randomBytes(32).toString('base64url');
   const digest = digestOf(key!, userId, id, secret);
   return { id, token: `${id}.${secret}.${digest.subarray(0, TAG_BYTES).toString('base64url')}`, hash: digest.toString('base64url') };
@@ -66,7 +67,7 @@ function classify(ctx: ServiceContext, userId: string, device: DeviceRecord, tok
   const given = Buffer.from(tag!, 'base64url');
   let live = false;
   let issued = false;
-  for (const key of ctx.ring.macKeys('device-token')) {
+  for (const key of ctx.ring.hmacKeys('device-token')) {
     const digest = digestOf(key, userId, id!, secret!);
     if (digest.length === stored.length && timingSafeEqual(digest, stored)) live = true;
     if (given.length === TAG_BYTES && timingSafeEqual(digest.subarray(0, TAG_BYTES), given)) issued = true;

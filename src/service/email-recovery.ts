@@ -5,6 +5,7 @@
  * event the host turns into an email, so the real owner sees a thief
  * holding only the mailbox and stops them.
  */
+import type { HmacKey } from '../seal.ts';
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { lengthPrefixed } from '../length-prefixed.ts';
 import { assertUserId, type ServiceContext } from './context.ts';
@@ -17,7 +18,7 @@ import type { CancelEmailRecoveryResult, CompleteEmailRecoveryResult, RequestEma
 const EMAIL_TOKEN = /^[A-Za-z0-9_-]{43}$/;
 
 /** Keyed hash of an emailed token, bound to the user; the token itself is never stored. */
-function tokenHash(key: Uint8Array, userId: string, token: string): string {
+function tokenHash(key: HmacKey, userId: string, token: string): string {
   return createHmac('sha256', key).update(lengthPrefixed([userId])).update(token).digest('hex');
 }
 
@@ -25,7 +26,7 @@ function tokenHash(key: Uint8Array, userId: string, token: string): string {
 export async function requestEmailRecovery(ctx: ServiceContext, userId: string): Promise<RequestEmailRecoveryResult> {
   assertUserId(userId);
   const token = randomBytes(32).toString('base64url');
-  const [key] = ctx.ring.macKeys('email-token');
+  const [key] = ctx.ring.hmacKeys('email-token');
   const hash = tokenHash(key!, userId, token);
   return ctx.update<RequestEmailRecoveryResult>(userId, (record, now) => {
     if (!isEnabled(record)) return { write: null, result: { ok: false, reason: 'not_enrolled' } };
@@ -51,7 +52,7 @@ export async function requestEmailRecovery(ctx: ServiceContext, userId: string):
 export async function completeEmailRecovery(ctx: ServiceContext, userId: string, token: string): Promise<CompleteEmailRecoveryResult> {
   assertUserId(userId);
   if (typeof token !== 'string' || !EMAIL_TOKEN.test(token)) return { ok: false, reason: 'malformed' };
-  const hashes = ctx.ring.macKeys('email-token').map((key) => Buffer.from(tokenHash(key, userId, token), 'hex'));
+  const hashes = ctx.ring.hmacKeys('email-token').map((key) => Buffer.from(tokenHash(key, userId, token), 'hex'));
   return ctx.update<CompleteEmailRecoveryResult>(userId, (record, now) => {
     const pending = record.emailRecovery;
     if (!isEnabled(record) || pending === null) return { write: null, result: { ok: false, reason: 'not_requested' } };

@@ -13,8 +13,11 @@ export type DeviceForgottenCause =
 /** Where a proof was asked for: a login or step-up challenge, or an action of a signed-in user. */
 export type ProofContext = 'login' | 'step_up' | 'disable' | 'regenerate' | 'add_factor' | 'remove_factor';
 
+/** Fields every event has. */
 interface BaseEvent<T extends string> {
+  /** What happened: see {@link MfaEventType}. */
   type: T;
+  /** The user it happened to. */
   userId: string;
   /** When it happened, ms since epoch (the service clock). */
   at: number;
@@ -24,23 +27,32 @@ interface BaseEvent<T extends string> {
  * Everything the service reports through `onEvent`. Events are for audit
  * logs and for the emails a host sends to the account owner. They never carry
  * secrets, codes, hashes, tokens or challenges.
+ *
+ * Every event has `type` (see {@link MfaEventType}), `userId` and `at` (when
+ * it happened, ms since epoch, by the service clock), and the details its
+ * type lists below.
  */
 export type MfaEvent =
   | (BaseEvent<'enrollment.started'> & { expiresAt: number })
   | BaseEvent<'mfa.enabled'>
   | (BaseEvent<'login.succeeded'> & {
+      /** The kind of proof that was accepted. */
       method: Exclude<ProofMethod, 'step_up'>;
       /** The factor that answered (absent for a recovery code). */
       factorId?: string;
+      /** Unused recovery codes left. */
       recoveryCodesRemaining: number;
     })
   /** `startLogin` accepted a remembered browser's token (and rotated it). */
   | (BaseEvent<'login.succeeded'> & { method: 'remembered_device'; deviceId: string })
   | (BaseEvent<'login.failed'> & {
+      /** The kind of proof that was refused. */
       method: Exclude<ProofMethod, 'step_up'>;
+      /** Why it was refused. */
       reason: 'invalid_code' | 'replayed' | 'invalid_credential';
       /** Where the failure happened: a login or step-up challenge, or an action of a signed-in user. */
       context: ProofContext;
+      /** Failures left before the account locks. */
       attemptsLeft: number;
     })
   | (BaseEvent<'recovery_code.used'> & { context: ProofContext; recoveryCodesRemaining: number })
@@ -52,6 +64,7 @@ export type MfaEvent =
       cause: 'failures' | 'failure_limit' | 'manual';
       /** Caller-supplied reason for a manual lock. */
       reason?: string;
+      /** When the lock ends (ms since epoch), or null: only `unlock` ends it. */
       retryAt: number | null;
     })
   | (BaseEvent<'account.unlocked'> & { cause: 'manual' })

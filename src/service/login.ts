@@ -80,7 +80,7 @@ export async function verifyLogin(ctx: ServiceContext, challenge: string, proof:
     throw new MfaError('invalid_argument', 'rememberDevice must be an object ({ label? })');
   }
   const label = asked ? deviceLabel(remember) : null;
-  const claims = openChallenge(ctx.ring.macKeys('challenge'), challenge, 'login');
+  const claims = openChallenge(ctx.ring.hmacKeys('challenge'), challenge, 'login');
   if (claims === null) return { ok: false, reason: 'challenge_invalid' };
   if (claims.expiresAt <= ctx.now()) return { ok: false, reason: 'challenge_expired' };
   const userId = claims.userId;

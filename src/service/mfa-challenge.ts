@@ -27,7 +27,7 @@ export function methodsOf(ctx: ServiceContext, record: MfaRecord): LoginMethod[]
 /** A signed challenge for an enabled user, with its methods and, when the user has keys, WebAuthn request options. */
 export function issueChallenge(ctx: ServiceContext, userId: string, record: MfaRecord, now: number, purpose: ChallengePurpose): MfaChallenge {
   const expiresAt = now + ctx.options.challengeTtlMs;
-  const [key] = ctx.ring.macKeys('challenge');
+  const [key] = ctx.ring.hmacKeys('challenge');
   const { challenge, id } = signChallenge(key!, { userId, expiresAt, epoch: record.challengeEpoch }, purpose);
   const result: MfaChallenge = { ok: true, mfaRequired: true, challenge, expiresAt, methods: methodsOf(ctx, record) };
   const webauthn = requestOptionsFor(ctx, record, id);

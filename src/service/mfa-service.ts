@@ -62,10 +62,39 @@ import {
  * (enrollment, webauthn-registration, factor-management, login, step-up,
  * recovery-codes, disable, reset, email-recovery, lock, status); proof
  * checking in proof.ts, each factor kind in factors/.
+ *
+ * @example
+ * ```ts
+ * import { MemoryRecoveryCodeStore, MemoryUserStore, MfaService } from 'twofold';
+ *
+ * const mfa = new MfaService({
+ *   issuer: 'Example App',
+ *   secretKey: process.env.TWOFOLD_SECRET_KEY!, // 32+ random bytes: `openssl rand -base64 32`
+ *   users: new MemoryUserStore(),
+ *   recoveryCodes: new MemoryRecoveryCodeStore(),
+ * });
+ *
+ * // After your password check:
+ * const start = await mfa.startLogin(userId);
+ * if (!start.mfaRequired) {
+ *   // MFA is not enabled: create the session
+ * } else if (start.ok) {
+ *   const result = await mfa.verifyLogin(start.challenge, { totp: '123456' });
+ *   if (result.ok) {
+ *     // create the session for result.userId
+ *   }
+ * }
+ * ```
  */
 export class MfaService {
   readonly #ctx: ServiceContext;
 
+  /**
+   * Validates every option.
+   *
+   * @throws {MfaError} `invalid_option` naming a bad option, `weak_secret_key`
+   * for a `secretKey` (or previous key) shorter than 32 bytes.
+   */
   constructor(options: MfaServiceOptions) {
     this.#ctx = new ServiceContext(options);
   }
@@ -263,6 +292,7 @@ export class MfaService {
     return { issuer: this.#ctx.options.issuer };
   }
 
+  /** What `console.log` and `util.inspect` show: the issuer only, like {@link MfaService.toJSON}. */
   [inspect.custom](): string {
     return `MfaService { issuer: ${JSON.stringify(this.#ctx.options.issuer)} }`;
   }

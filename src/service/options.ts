@@ -12,13 +12,17 @@ export interface MfaServiceOptions {
   secretKey: Uint8Array | string;
   /** Older keys still accepted for opening and verifying, newest first: rotate by moving the old key here. */
   previousSecretKeys?: ReadonlyArray<Uint8Array | string>;
+  /** Where each user's MFA record lives: {@link MemoryUserStore} or an adapter's (`twofold/adapters/*`). */
   users: UserStore;
+  /** Where recovery-code hashes live: {@link MemoryRecoveryCodeStore} or an adapter's. */
   recoveryCodes: RecoveryCodeStore;
   /** Clock, ms since epoch. Defaults to `Date.now`. */
   now?: () => number;
   /** TOTP parameters for new enrollments. Defaults are the only ones every authenticator app honours. */
   totp?: {
+    /** HMAC hash. Default `'SHA1'`. */
     algorithm?: TotpAlgorithm;
+    /** Code length. Default 6. */
     digits?: TotpDigits;
     /** Seconds, 1..120. Default 30. */
     period?: number;
@@ -42,6 +46,7 @@ export interface MfaServiceOptions {
     /** A token rotated away less than this ago gets a normal challenge without alarm (two tabs, a double submit). Default 60 s, 0..10 min. */
     reuseGraceMs?: number;
   };
+  /** When failed proofs lock the account, and for how long. */
   lockout?: {
     /** Consecutive failures that lock the account. Default 5. */
     maxFailures?: number;
@@ -52,6 +57,7 @@ export interface MfaServiceOptions {
     /** Failures without any success that lock until `unlock` (a completed email recovery never ends a lock) (NIST SP 800-63B: at most 100). Default 100. */
     hardLimit?: number;
   };
+  /** Recovery codes and email recovery. */
   recovery?: {
     /** Recovery codes per set, 1..100. Default 10. */
     codeCount?: number;

@@ -89,8 +89,16 @@ export async function withProof<T extends { ok: boolean }>(
 ): Promise<T | Refusal> {
   let consumed: { hash: string; setId: string } | null = null;
   let committed = false;
+  // The unused-code count a success reports, read alongside the record
+  // rather than after it: a login with an app or a key costs two sequential
+  // store round trips (record ∥ count, then the write). Like the read it
+  // replaces, it is taken before the commit; a recovery code's own success
+  // still counts after its consume.
+  const prefetched = handlers.remainingAfter ? null : ctx.codes.countUnused(userId);
+  prefetched?.catch(() => undefined); // awaited first thing in every decision, so its failure propagates before any write
   try {
     const outcome = await ctx.update<T | Refusal>(userId, async (record, now) => {
+      const counted = prefetched === null ? 0 : await prefetched;
       // A code consumed on an earlier attempt whose write then lost a race
       // was valid, on a live challenge, before whatever concurrent requests
       // wrote since (failures, a lock that moved the challenge epoch): the
@@ -113,7 +121,7 @@ export async function withProof<T extends { ok: boolean }>(
       if (proof === null) return { write: null, result: { ok: false, reason: 'malformed' } };
 
       if (proof.method === 'step_up') {
-        const refused = checkGrant(ctx.ring.macKeys('step-up'), proof.grant, userId, record.factorEpoch, now);
+        const refused = checkGrant(ctx.ring.hmacKeys('step-up'), proof.grant, userId, record.factorEpoch, now);
         if (refused !== null) return { write: null, result: { ok: false, reason: refused } };
         // A grant proves a recent step-up, not a new factor: the counters stay as they are.
         const remaining = handlers.remainingAfter ? handlers.remainingAfter() : await remainingCodes(ctx, userId, record);
@@ -132,7 +140,7 @@ export async function withProof<T extends { ok: boolean }>(
           consumed = null;
         }
         if (record.recoveryCodeSet !== null) {
-          for (const key of ctx.ring.macKeys('recovery-code')) {
+          for (const key of ctx.ring.hmacKeys('recovery-code')) {
             const hash = hashRecoveryCode(userId, proof.code, setKey(key, record.recoveryCodeSet));
             // Should consume itself fail, whether the store spent the code is
             // unknown: it is treated as spent (fail closed, never usable twice).
@@ -154,7 +162,11 @@ export async function withProof<T extends { ok: boolean }>(
       if (check !== null) next.factors = replaceFactor(record.factors, check.factor);
       next = resealUnderCurrentKey(ctx, next, userId);
       // Read before the commit, so nothing can fail once the record is written.
-      const remaining = handlers.remainingAfter ? handlers.remainingAfter() : await remainingCodes(ctx, userId, next);
+      const remaining = handlers.remainingAfter
+        ? handlers.remainingAfter()
+        : next.unrevealedCodes === null && proof.method !== 'recovery_code'
+          ? counted
+          : await remainingCodes(ctx, userId, next);
       const factorId = check?.ok ? check.factor.id : undefined;
       const success = handlers.onSuccess(alreadyConsumed ? next : clearLock(next), now, { method: proof.method, ...(factorId ? { factorId } : {}), remaining });
       const events: MfaEvent[] = [];

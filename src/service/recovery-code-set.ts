@@ -3,6 +3,7 @@
  * generation, hashed under a per-set key (hashes of any other set can never
  * match), the plaintext sealed in the record until it is revealed once.
  */
+import type { HmacKey } from '../seal.ts';
 import { createHmac, randomBytes } from 'node:crypto';
 import { MfaError } from '../errors.ts';
 import { generateRecoveryCodes, hashRecoveryCode } from '../recovery-codes.ts';
@@ -30,12 +31,12 @@ export function installCodeSet(ctx: ServiceContext, userId: string, set: NewCode
 }
 
 /** Per-set hashing key: hashes of any other set can never match. */
-export function setKey(key: Uint8Array, setId: string): Uint8Array {
+export function setKey(key: HmacKey, setId: string): Uint8Array {
   return createHmac('sha256', key).update(`recovery-code-set:${setId}`).digest();
 }
 
 export function hashCodes(ctx: ServiceContext, userId: string, setId: string, codes: readonly string[]): string[] {
-  const [key] = ctx.ring.macKeys('recovery-code');
+  const [key] = ctx.ring.hmacKeys('recovery-code');
   const perSet = setKey(key!, setId);
   return codes.map((code) => hashRecoveryCode(userId, code, perSet));
 }

@@ -68,7 +68,9 @@ export type LockCause = 'failures' | 'failure_limit' | 'manual';
 
 /** The user is locked: codes were not evaluated. */
 export interface LockedFailure {
+  /** Refused. */
   ok: false;
+  /** The account is locked. */
   reason: 'locked';
   /** When codes will be evaluated again (ms since epoch), or null for a lock that lasts until `unlock`. */
   retryAt: number | null;
@@ -76,7 +78,9 @@ export interface LockedFailure {
 
 /** A refused proof other than a lock. */
 export interface ProofFailureResult {
+  /** Refused. */
   ok: false;
+  /** Why the proof was refused. */
   reason: Exclude<ProofFailure, 'locked'>;
   /** Failures left before the account locks (present for `invalid_code`, `replayed` and `invalid_credential`). */
   attemptsLeft?: number;
@@ -95,10 +99,15 @@ export type Attention =
 
 /** A factor as listed to its owner: never a secret or a key. */
 export interface FactorInfo {
+  /** Stable id: pass it to `renameFactor` and `removeFactor`. */
   id: string;
+  /** An authenticator app or a security key. */
   kind: FactorKind;
+  /** The user's name for it ("Phone", "YubiKey 5C"). */
   label: string;
+  /** When it was added (ms since epoch). */
   createdAt: number;
+  /** Last successful proof with it (ms since epoch), or null. */
   lastUsedAt: number | null;
   /** WebAuthn only: transports the browser reported. */
   transports?: string[];
@@ -108,6 +117,7 @@ export interface FactorInfo {
 
 /** What {@link MfaService.status} reports. Holds no secret. */
 export interface StatusResult {
+  /** Where the user stands: no factor, enrolling, enabled, or locked. */
   state: MfaState;
   /** Unused recovery codes (0 unless enabled). */
   recoveryCodesRemaining: number;
@@ -129,6 +139,7 @@ export interface StatusResult {
 
 /** A started enrollment: show `qrDataUrl` and `secret` to the user, then ask for a code. */
 export interface BeginEnrollmentSuccess {
+  /** The enrollment started. */
   ok: true;
   /** Base32 secret for manual entry: show it to the user, never log or store it. */
   secret: string;
@@ -156,6 +167,7 @@ export type ConfirmEnrollmentResult =
 /** Result of `revealRecoveryCodes`: the plaintext codes, exactly once. */
 export type RevealRecoveryCodesResult =
   | {
+      /** The codes, shown this once. */
       ok: true;
       /** The codes as shown to the user, `XXXX-XXXX-XXXX-XXXX-XXXX-XXXX`. */
       codes: string[];
@@ -173,10 +185,13 @@ export type RegenerateRecoveryCodesResult = { ok: true; method: ProofMethod } | 
 
 /** A second-factor challenge (login or step-up): keep `challenge` server-side, send `webauthn` to the browser. */
 export interface MfaChallenge {
+  /** A challenge was issued. */
   ok: true;
+  /** The user must answer with a second factor before the host creates a session. */
   mfaRequired: true;
   /** Opaque, signed, single-use. Keep it server-side (a pending-login session field), never in a URL. */
   challenge: string;
+  /** The challenge must be answered before this instant (ms since epoch). */
   expiresAt: number;
   /** What the user may answer with, strongest first. */
   methods: LoginMethod[];
@@ -186,9 +201,11 @@ export interface MfaChallenge {
 
 /** A remembered browser's new token: set it as the device cookie (the old one is dead). */
 export interface RememberedDevice {
+  /** The device's id, as `listDevices` shows it. */
   id: string;
   /** Secret: keep it in an httpOnly cookie, never log it. */
   token: string;
+  /** The device stops skipping the second factor at this instant (ms): give the cookie the same expiry. */
   expiresAt: number;
 }
 
@@ -203,11 +220,15 @@ export type StartLoginResult =
 /** Result of `verifyLogin`: on `ok: true`, and only then, the host creates the session for `userId`. */
 export type VerifyLoginResult =
   | {
+      /** The second factor is verified: create the session now. */
       ok: true;
+      /** The user the challenge was issued for: the session's user. */
       userId: string;
+      /** The kind of proof that was accepted. */
       method: Exclude<ProofMethod, 'step_up'>;
       /** The factor that answered (absent for a recovery code). */
       factorId?: string;
+      /** Unused recovery codes left: prompt to regenerate when low. */
       recoveryCodesRemaining: number;
       /** Present when `rememberDevice` was asked for: the new device's token for the cookie. */
       device?: RememberedDevice;
@@ -218,10 +239,15 @@ export type VerifyLoginResult =
 
 /** A remembered browser as listed to its owner (never the token or its hash). */
 export interface DeviceInfo {
+  /** Stable id: pass it to `forgetDevice`. */
   id: string;
+  /** The label given at `verifyLogin` ("Firefox on Linux"), or null. */
   label: string | null;
+  /** When it was remembered (ms since epoch). */
   createdAt: number;
+  /** When it last skipped the second factor (ms since epoch), or null. */
   lastUsedAt: number | null;
+  /** When it stops skipping the second factor (ms since epoch). */
   expiresAt: number;
 }
 
@@ -237,12 +263,17 @@ export type StartStepUpResult = MfaChallenge | Failure<'not_enrolled'> | (Locked
 /** Result of `verifyStepUp`: a grant to pass as `{ stepUp: grant }` to sensitive calls until `expiresAt`. */
 export type VerifyStepUpResult =
   | {
+      /** The second factor is verified: store the grant. */
       ok: true;
+      /** The user the challenge was issued for. */
       userId: string;
+      /** The kind of proof that was accepted. */
       method: Exclude<ProofMethod, 'step_up'>;
+      /** The factor that answered (absent for a recovery code). */
       factorId?: string;
       /** Signed, bound to the user and the current factors; keep it server-side (the session). */
       grant: string;
+      /** The grant works until this instant (ms since epoch). */
       expiresAt: number;
     }
   | ProofFailureResult
@@ -280,11 +311,13 @@ export type DisableResult = { ok: true; method: ProofMethod } | ProofFailureResu
 /** Result of `requestEmailRecovery`. */
 export type RequestEmailRecoveryResult =
   | {
+      /** The recovery is pending. */
       ok: true;
       /** Send this to the user's verified email address as a link; never log it. */
       token: string;
       /** The token works from this instant (after the waiting period). */
       notBefore: number;
+      /** The token stops working at this instant (ms since epoch). */
       expiresAt: number;
     }
   | Failure<'not_enrolled'>

@@ -8,6 +8,7 @@
  *
  * Layout: `g1.<userId b64url>.<expiresAt>.<factorEpoch>.<mac b64url>`.
  */
+import type { HmacKey } from '../seal.ts';
 import { createHmac, timingSafeEqual } from 'node:crypto';
 
 export interface GrantClaims {
@@ -22,17 +23,17 @@ const MAX_GRANT_LENGTH = 65_536;
 const INTEGER = /^(0|[1-9][0-9]{0,15})$/;
 const B64URL = /^[A-Za-z0-9_-]+$/;
 
-function mac(key: Uint8Array, payload: string): Buffer {
+function mac(key: HmacKey, payload: string): Buffer {
   return createHmac('sha256', key).update(payload).digest();
 }
 
-export function signGrant(key: Uint8Array, claims: GrantClaims): string {
+export function signGrant(key: HmacKey, claims: GrantClaims): string {
   const payload = `${PREFIX}.${Buffer.from(claims.userId, 'utf8').toString('base64url')}.${claims.expiresAt}.${claims.factorEpoch}`;
   return `${payload}.${mac(key, payload).toString('base64url')}`;
 }
 
 /** The claims of a grant signed under one of `keys`, or null for anything else. Expiry and epoch are the caller's to check. */
-export function openGrant(keys: readonly Uint8Array[], grant: unknown): GrantClaims | null {
+export function openGrant(keys: readonly HmacKey[], grant: unknown): GrantClaims | null {
   if (typeof grant !== 'string' || grant.length > MAX_GRANT_LENGTH) return null;
   const parts = grant.split('.');
   if (parts.length !== 5) return null;
@@ -57,7 +58,7 @@ export function openGrant(keys: readonly Uint8Array[], grant: unknown): GrantCla
  * signed, so it cannot be guessed.
  */
 export function checkGrant(
-  keys: readonly Uint8Array[],
+  keys: readonly HmacKey[],
   grant: unknown,
   userId: string,
   factorEpoch: number,

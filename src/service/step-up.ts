@@ -29,7 +29,7 @@ export async function startStepUp(ctx: ServiceContext, userId: string): Promise<
 
 /** `MfaService.verifyStepUp`. */
 export async function verifyStepUp(ctx: ServiceContext, challenge: string, proof: Proof): Promise<VerifyStepUpResult> {
-  const claims = openChallenge(ctx.ring.macKeys('challenge'), challenge, 'step_up');
+  const claims = openChallenge(ctx.ring.hmacKeys('challenge'), challenge, 'step_up');
   if (claims === null) return { ok: false, reason: 'challenge_invalid' };
   if (claims.expiresAt <= ctx.now()) return { ok: false, reason: 'challenge_expired' };
   const userId = claims.userId;
@@ -45,7 +45,7 @@ export async function verifyStepUp(ctx: ServiceContext, challenge: string, proof
       const fresh = method as Exclude<typeof method, 'step_up'>;
       events.push({ type: 'step_up.succeeded', userId, at: now, method: fresh, ...(factorId ? { factorId } : {}) });
       const expiresAt = now + ctx.options.stepUpTtlMs;
-      const grant = signGrant(ctx.ring.macKeys('step-up')[0]!, { userId, expiresAt, factorEpoch: record.factorEpoch });
+      const grant = signGrant(ctx.ring.hmacKeys('step-up')[0]!, { userId, expiresAt, factorEpoch: record.factorEpoch });
       return {
         write: { ...record, emailRecovery, ...spendChallenge(record, claims, now) },
         result: { ok: true, userId, method: fresh, ...(factorId ? { factorId } : {}), grant, expiresAt },

@@ -7,6 +7,20 @@ import type { StoredMfaRecord, RecoveryCodeStore, UserStore, VersionedRecord } f
  * stored state through a returned object, and every record it accepts is one
  * a database adapter can store too. Atomic because nothing awaits between
  * the version check and the write.
+ *
+ * @example
+ * ```ts
+ * import { MemoryRecoveryCodeStore, MemoryUserStore, MfaService } from 'twofold';
+ *
+ * const users = new MemoryUserStore();
+ * const mfa = new MfaService({
+ *   issuer: 'Example App',
+ *   secretKey: process.env.TWOFOLD_SECRET_KEY!,
+ *   users,
+ *   recoveryCodes: new MemoryRecoveryCodeStore(),
+ * });
+ * console.log(users.size); // users with a record
+ * ```
  */
 export class MemoryUserStore implements UserStore {
   readonly #records = new Map<string, { json: string; version: number }>();
@@ -44,6 +58,17 @@ function hashBytes(hash: string): Buffer {
  * In-process {@link RecoveryCodeStore}. A user's set is one buffer of
  * 32-byte hashes plus a used flag per hash (about 0.4 KB for 10 codes), so
  * 100,000 enrolled users fit in a few tens of MB.
+ *
+ * @example
+ * ```ts
+ * import { generateRecoveryCodes, hashRecoveryCode, MemoryRecoveryCodeStore } from 'twofold';
+ *
+ * const store = new MemoryRecoveryCodeStore();
+ * const codes = generateRecoveryCodes();
+ * await store.replace('user-42', codes.map((code) => hashRecoveryCode('user-42', code)), 1);
+ * await store.consume('user-42', hashRecoveryCode('user-42', codes[0]!)); // true, and false ever after
+ * await store.countUnused('user-42'); // 9
+ * ```
  */
 export class MemoryRecoveryCodeStore implements RecoveryCodeStore {
   readonly #sets = new Map<string, { hashes: Buffer; used: Uint8Array; generation: number }>();

@@ -4,6 +4,7 @@ import type { TotpAlgorithm, TotpDigits } from '../otp/index.ts';
 export interface EmailRecoveryRecord {
   /** Keyed hash (hex) of the emailed token; the token itself is never stored. */
   tokenHash: string;
+  /** When the recovery was requested. */
   requestedAt: number;
   /** The token works from this instant on (the waiting period ends). */
   notBefore: number;
@@ -19,6 +20,7 @@ interface FactorBase {
   id: string;
   /** The user's name for it ("Phone", "YubiKey 5C"). */
   label: string;
+  /** When the factor was confirmed. */
   createdAt: number;
   /** Last successful proof with this factor, or null. */
   lastUsedAt: number | null;
@@ -26,11 +28,13 @@ interface FactorBase {
 
 /** An authenticator app. At most one per user. */
 export interface TotpFactorRecord extends FactorBase {
+  /** Discriminant: an authenticator app. */
   kind: 'totp';
   /** Sealed TOTP secret (AES-256-GCM, bound to the user id). */
   secret: string;
   /** Parameters it was enrolled with (kept so configuration changes never break enrolled users). */
   algorithm: TotpAlgorithm;
+  /** Code length it was enrolled with. */
   digits: TotpDigits;
   /** Seconds. */
   period: number;
@@ -40,6 +44,7 @@ export interface TotpFactorRecord extends FactorBase {
 
 /** A security key or passkey, used as a second factor. */
 export interface WebAuthnFactorRecord extends FactorBase {
+  /** Discriminant: a security key or passkey. */
   kind: 'webauthn';
   /** Credential id, base64url. */
   credentialId: string;
@@ -51,19 +56,26 @@ export interface WebAuthnFactorRecord extends FactorBase {
   transports: string[];
   /** Whether the credential may be synced (backup eligible) and is (backed up): a passkey. */
   backupEligible: boolean;
+  /** Whether the credential was backed up (synced) at its last use. */
   backedUp: boolean;
 }
 
+/** A confirmed second factor, told apart by `kind`. */
 export type FactorRecord = TotpFactorRecord | WebAuthnFactorRecord;
 
 /** An authenticator-app enrollment not yet confirmed. Never satisfies a login. */
 export interface PendingTotpRecord {
   /** Sealed secret. */
   secret: string;
+  /** The enrollment must be confirmed before this instant (ms since epoch). */
   expiresAt: number;
+  /** TOTP parameters the factor will have. */
   algorithm: TotpAlgorithm;
+  /** Code length the factor will have. */
   digits: TotpDigits;
+  /** Time step in seconds the factor will have. */
   period: number;
+  /** The label asked for, or null for the default. */
   label: string | null;
   /** The record's `factorEpoch` when it began: a factor change since makes it stale. */
   factorEpoch: number;
@@ -73,7 +85,9 @@ export interface PendingTotpRecord {
 export interface PendingWebAuthnRecord {
   /** SHA-256 (base64url) of the registration challenge. */
   challengeHash: string;
+  /** The registration must finish before this instant (ms since epoch). */
   expiresAt: number;
+  /** The label asked for, or null for the default. */
   label: string | null;
   /** The record's `factorEpoch` when it began: a factor change since makes it stale. */
   factorEpoch: number;
@@ -89,12 +103,15 @@ export interface PendingWebAuthnRecord {
 export interface DeviceRecord {
   /** Random, URL-safe; also the first part of the token. */
   id: string;
+  /** The host's name for it ("Firefox on Linux"), or null. */
   label: string | null;
   /** HMAC-SHA256 (base64url) of the live token. */
   tokenHash: string;
   /** When the last rotation happened (ms), or null. */
   rotatedAt: number | null;
+  /** When the device was remembered (ms). */
   createdAt: number;
+  /** When the device last skipped the second factor (ms), or null. */
   lastUsedAt: number | null;
   /** The device stops skipping the second factor at this instant. */
   expiresAt: number;
@@ -114,7 +131,9 @@ export interface MfaRecord {
   schema: 2;
   /** The confirmed second factors: at most one `totp`, any number of `webauthn` up to the plugin's limit. */
   factors: FactorRecord[];
+  /** An authenticator-app enrollment waiting for its first code, or null. */
   pendingTotp: PendingTotpRecord | null;
+  /** A security-key registration in progress, or null. */
   pendingWebAuthn: PendingWebAuthnRecord | null;
   /** Random WebAuthn user handle (base64url), made at the first registration; never the user id. */
   webauthnUserHandle: string | null;
@@ -130,6 +149,7 @@ export interface MfaRecord {
   recoveryCodeGeneration: number;
   /** Sealed plaintext of the live set until it is revealed once, then null. */
   unrevealedCodes: string | null;
+  /** When the live recovery-code set was made (ms), or null. */
   recoveryCodesCreatedAt: number | null;
   /** Consecutive failures since the last success or lock. */
   failures: number;
@@ -151,6 +171,7 @@ export interface MfaRecord {
   spentChallenges: Array<{ id: string; expiresAt: number }>;
   /** Incremented on every factor change, disable, reset and lock: every step-up grant issued before dies. */
   factorEpoch: number;
+  /** A pending (or cancelled, until it expires) email recovery, or null. */
   emailRecovery: EmailRecoveryRecord | null;
   /** Remembered browsers, oldest first. */
   devices: DeviceRecord[];
@@ -162,29 +183,53 @@ export interface MfaRecord {
  * back as {@link MfaRecord} on the next change.
  */
 export interface MfaRecordV1 {
+  /** Record layout version 1 (0.1.0). */
   schema: 1;
+  /** The user's MFA state then (a lock was kept in the lock fields). */
   state: 'registered' | 'enrolling' | 'enabled';
+  /** Sealed secret of the one authenticator app, or null. */
   secret: string | null;
+  /** TOTP parameters of the app (also of a pending enrollment). */
   algorithm: TotpAlgorithm;
+  /** Code length of the app. */
   digits: TotpDigits;
+  /** Time step of the app, in seconds. */
   period: number;
+  /** As in {@link MfaRecord}. */
   accountName: string | null;
+  /** As in {@link MfaRecord}. */
   enabledAt: number | null;
+  /** Sealed secret of a pending enrollment, or null. */
   pendingSecret: string | null;
+  /** When the pending enrollment expires (ms), or null. */
   pendingExpiresAt: number | null;
+  /** Last accepted time step of the app, or null. */
   lastStep: number | null;
+  /** As in {@link MfaRecord}. */
   recoveryCodeSet: string | null;
+  /** As in {@link MfaRecord}. */
   recoveryCodeGeneration: number;
+  /** As in {@link MfaRecord}. */
   unrevealedCodes: string | null;
+  /** As in {@link MfaRecord}. */
   recoveryCodesCreatedAt: number | null;
+  /** As in {@link MfaRecord}. */
   failures: number;
+  /** As in {@link MfaRecord}. */
   failuresSinceSuccess: number;
+  /** As in {@link MfaRecord}. */
   lockCount: number;
+  /** As in {@link MfaRecord}. */
   lockedUntil: number | null;
+  /** As in {@link MfaRecord}. */
   lockedIndefinitely: boolean;
+  /** As in {@link MfaRecord}. */
   lockReason: string | null;
+  /** As in {@link MfaRecord}. */
   challengeEpoch: number;
+  /** As in {@link MfaRecord}. */
   spentChallenges: Array<{ id: string; expiresAt: number }>;
+  /** As in {@link MfaRecord}. */
   emailRecovery: EmailRecoveryRecord | null;
 }
 

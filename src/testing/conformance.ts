@@ -9,7 +9,9 @@ import { awkwardUserIds, sampleRecord } from './fixtures.ts';
 
 /** The stores under test, fresh for one test. */
 export interface ConformanceStores {
+  /** The adapter's {@link UserStore}, empty. */
   users: UserStore;
+  /** The adapter's {@link RecoveryCodeStore}, empty. */
   recoveryCodes: RecoveryCodeStore;
   /** Called after the test, pass or fail: drop the schema, delete the key prefix, close the pool. */
   cleanup?: () => Promise<void>;
@@ -97,6 +99,18 @@ function checkOptions(options: StoreConformanceOptions): number {
  * of `concurrency` parallel callers, and an end-to-end run of
  * {@link MfaService} over the adapter. Call it at the top level of a test
  * file. Every test gets fresh stores from `makeStores` and asserts something.
+ *
+ * @example
+ * ```ts
+ * // my-store.test.ts (vitest)
+ * import { MemoryRecoveryCodeStore, MemoryUserStore } from 'twofold';
+ * import { runStoreConformance } from 'twofold/testing';
+ *
+ * runStoreConformance({
+ *   name: 'memory',
+ *   makeStores: () => ({ users: new MemoryUserStore(), recoveryCodes: new MemoryRecoveryCodeStore() }),
+ * });
+ * ```
  */
 export function runStoreConformance(options: StoreConformanceOptions): void {
   const concurrency = checkOptions(options);

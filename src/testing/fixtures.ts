@@ -11,6 +11,10 @@ import type { MfaRecord } from '../stores/types.ts';
  *
  * @example
  * ```ts
+ * import { MemoryUserStore } from 'twofold';
+ * import { sampleRecord } from 'twofold/testing';
+ *
+ * const users = new MemoryUserStore();
  * await users.put('alice', sampleRecord({ failures: 4 }), null);
  * ```
  */
@@ -119,6 +123,14 @@ const LONG_ID = `${incompressible(10_239, 'twofold/awkward-long-id')}a`;
  * character of 10 KB. Every entry is distinct and a valid service user id
  * (non-empty, well-formed, at most 16,384 UTF-16 units); a store must keep
  * each one exactly and never confuse two of them.
+ *
+ * @example
+ * ```ts
+ * import { awkwardUserIds, sampleRecord } from 'twofold/testing';
+ *
+ * for (const id of awkwardUserIds) await users.put(id, sampleRecord({ accountName: id }), null);
+ * for (const id of awkwardUserIds) console.assert((await users.get(id))?.version === 1, id);
+ * ```
  */
 export const awkwardUserIds: readonly string[] = Object.freeze([
   // SQL quoting and injection

@@ -47,7 +47,7 @@
  * A skipped suite shows up as skipped tests and prints its reason; make CI
  * provide the server rather than let it skip.
  *
- * @module
+ * @module twofold/testing
  */
 import type { RecoveryCodeStore, UserStore } from '../stores/types.ts';
 

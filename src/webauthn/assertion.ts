@@ -22,13 +22,25 @@ export interface StoredCredential {
   signCount: number;
 }
 
+/**
+ * Input of {@link verifyAssertion}: what the server expects, the client's
+ * response, and the stored credential.
+ *
+ * @inline
+ */
 export interface VerifyAssertionInput extends CeremonyExpectations {
   /** The client's AuthenticationResponseJSON, untrusted and unchecked: any value is accepted here. */
   response: unknown;
+  /** The credential the response must come from, as stored at registration. */
   credential: StoredCredential;
 }
 
-/** Why an assertion was refused as `'invalid'`. */
+/**
+ * Why an assertion was refused as `'invalid'`. The client-data reasons are
+ * `malformed_client_data`, `wrong_type` (a registration replayed as a
+ * login), `challenge_mismatch`, `origin_mismatch` (a phishing site relaying
+ * the ceremony) and `cross_origin` (run inside a cross-origin frame).
+ */
 export type AssertionFailure =
   /**
    * Not an AuthenticationResponseJSON: a missing or non-string field, not
@@ -51,6 +63,13 @@ export type AssertionFailure =
   /** The signature does not verify with the stored key. */
   | 'bad_signature';
 
+/**
+ * Result of {@link verifyAssertion}. On `ok: true`, store `signCount` as the
+ * credential's new counter; `userVerified`, `backedUp` and
+ * `backupEligible` are the authenticator's UV, BS and BE flags. `ok: false`
+ * with `reason: 'invalid'` says why in `detail` (for logs, not for the
+ * user).
+ */
 export type AssertionResult =
   | { ok: true; signCount: number; userVerified: boolean; backedUp: boolean; backupEligible: boolean }
   | { ok: false; reason: 'invalid'; detail: AssertionFailure }
@@ -80,6 +99,21 @@ const MAX_COUNTER = 0xffff_ffff;
  * Hostile responses never throw; they are `{ ok: false }`. Misuse of the
  * other arguments (an empty origin list, a stored key that does not import)
  * throws `MfaError` `invalid_argument`.
+ *
+ * @example
+ * ```ts
+ * import { verifyAssertion } from 'twofold/webauthn';
+ *
+ * const result = verifyAssertion({
+ *   rpId: 'example.com',
+ *   origins: ['https://example.com'],
+ *   userVerification: 'preferred',
+ *   expectedChallenge: challenge,  // the base64url challenge your server issued
+ *   response: req.body.response,   // AuthenticationResponseJSON from the browser
+ *   credential: { id: stored.credentialId, publicKey: stored.publicKey, signCount: stored.signCount },
+ * });
+ * if (result.ok) stored.signCount = result.signCount;
+ * ```
  */
 export function verifyAssertion(input: VerifyAssertionInput): AssertionResult {
   const { key, storedCount, rpIdHash } = checkArguments(input);
@@ -124,6 +158,14 @@ export function verifyAssertion(input: VerifyAssertionInput): AssertionResult {
  * The credential id an AuthenticationResponseJSON names (strict base64url,
  * `id` equal to `rawId`), or null when it names none: lets the caller find
  * the stored credential to verify against. Unverified; never throws.
+ *
+ * @example
+ * ```ts
+ * import { assertionCredentialId } from 'twofold/webauthn';
+ *
+ * const credentialId = assertionCredentialId(req.body.response); // base64url, or null
+ * if (credentialId === null) throw new Error('not an assertion');
+ * ```
  */
 export function assertionCredentialId(response: unknown): string | null {
   if (!isRecord(response)) return null;

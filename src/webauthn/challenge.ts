@@ -15,6 +15,15 @@ const LABEL = 'webauthn-challenge:';
  *
  * @throws {MfaError} `invalid_argument` when `key` has fewer than 32 bytes
  * or `challengeId` is not a non-empty string.
+ *
+ * @example
+ * ```ts
+ * import { randomBytes } from 'node:crypto';
+ * import { deriveWebAuthnChallenge } from 'twofold/webauthn';
+ *
+ * const key = randomBytes(32); // in practice a stable secret shared by every server
+ * const challenge = deriveWebAuthnChallenge(key, 'login-1f8c2a'); // 43 base64url characters
+ * ```
  */
 export function deriveWebAuthnChallenge(key: Uint8Array, challengeId: string): string {
   if (!(key instanceof Uint8Array) || key.length < MIN_KEY_BYTES) {

@@ -1,4 +1,4 @@
-import { constants, createPublicKey, verify, type KeyObject } from 'node:crypto';
+import { createPublicKey, verify, type KeyObject } from 'node:crypto';
 import { decodeBase64Url, encodeBase64Url } from './base64url.ts';
 import { CborError, decodeCbor, type CborMap } from './cbor.ts';
 
@@ -12,9 +12,15 @@ export type CoseAlgorithm = -7 | -8 | -257;
 /** In the order offered in `pubKeyCredParams`: EdDSA, ES256, RS256. */
 export const COSE_ALGORITHMS: readonly CoseAlgorithm[] = [-8, -7, -257];
 
-/** A credential public key, checked and ready to verify signatures. */
+/**
+ * A credential public key, checked and ready to verify signatures.
+ *
+ * @inline
+ */
 export interface CosePublicKey {
+  /** The COSE algorithm the key signs with. */
   readonly alg: CoseAlgorithm;
+  /** The imported node:crypto public key. */
   readonly keyObject: KeyObject;
   /** base64url of the COSE_Key bytes it was imported from: its stored form. */
   readonly stored: string;
@@ -135,17 +141,20 @@ function isAcceptableRsa(key: KeyObject): boolean {
  * Verifies `signature` over `data` with `key` under the key's own
  * algorithm, in WebAuthn's encodings: ECDSA as DER (OpenSSL refuses
  * non-canonical DER), Ed25519 as 64 raw bytes, RSA as PKCS#1 v1.5 over
- * SHA-256. Never throws: a malformed signature is simply `false`.
+ * SHA-256 — node:crypto's defaults for these key types, so the key object
+ * is passed as is (workerd's node:crypto refuses a `{ key, dsaEncoding }` or
+ * `{ key, padding }` wrapper around a KeyObject). Never throws: a malformed
+ * signature is simply `false`.
  */
 export function verifyCoseSignature(key: CosePublicKey, data: Uint8Array, signature: Uint8Array): boolean {
   try {
     switch (key.alg) {
       case -7:
-        return verify('sha256', data, { key: key.keyObject, dsaEncoding: 'der' }, signature);
+        return verify('sha256', data, key.keyObject, signature);
       case -8:
         return verify(null, data, key.keyObject, signature);
       case -257:
-        return verify('sha256', data, { key: key.keyObject, padding: constants.RSA_PKCS1_PADDING }, signature);
+        return verify('sha256', data, key.keyObject, signature);
     }
   } catch {
     return false;

@@ -12,6 +12,12 @@
  * `node:crypto`, cross-checked decision by decision against
  * @simplewebauthn/server in the tests. A TOTP-only application never loads
  * this entry.
+ *
+ * {@link verifyAssertion}, {@link verifyRegistration} and
+ * {@link deriveWebAuthnChallenge} are the plugin's building blocks, exported
+ * for hosts that run their own WebAuthn ceremonies.
+ *
+ * @module twofold/webauthn
  */
 import { MfaError } from '../errors.ts';
 import type { WebAuthnAssertionCheck, WebAuthnPlugin, WebAuthnRegistration } from '../service/factors/webauthn-plugin.ts';
@@ -79,6 +85,20 @@ function integer(value: unknown, option: string, fallback: number, min: number, 
  * known from the password step, so the request options name their keys).
  *
  * @throws {MfaError} `invalid_option` naming a bad option.
+ *
+ * @example
+ * ```ts
+ * import { MfaService, MemoryRecoveryCodeStore, MemoryUserStore } from 'twofold';
+ * import { webauthn } from 'twofold/webauthn';
+ *
+ * const mfa = new MfaService({
+ *   issuer: 'Example App',
+ *   secretKey: process.env.TWOFOLD_SECRET_KEY!,
+ *   users: new MemoryUserStore(),
+ *   recoveryCodes: new MemoryRecoveryCodeStore(),
+ *   webauthn: webauthn({ rpId: 'example.com', rpName: 'Example App', origins: ['https://example.com'] }),
+ * });
+ * ```
  */
 export function webauthn(options: WebAuthnOptions): WebAuthnPlugin {
   if (typeof options !== 'object' || options === null) fail('options', 'an object');

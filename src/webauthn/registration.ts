@@ -7,12 +7,23 @@ import { checkClientData, MAX_CLIENT_DATA_BYTES, type ClientDataFailure } from '
 import { COSE_ALGORITHMS, importCoseKey, type CoseAlgorithm } from './cose.ts';
 import { knownTransports, type AuthenticatorTransport } from './webauthn-json.ts';
 
+/**
+ * Input of {@link verifyRegistration}: what the server expects, and the
+ * client's response.
+ *
+ * @inline
+ */
 export interface VerifyRegistrationInput extends CeremonyExpectations {
   /** The client's RegistrationResponseJSON, untrusted and unchecked: any value is accepted here. */
   response: unknown;
 }
 
-/** Why a registration was refused; all are `reason: 'invalid_response'`. */
+/**
+ * Why a registration was refused; all are `reason: 'invalid_response'`. The
+ * client-data reasons are `malformed_client_data`, `wrong_type`,
+ * `challenge_mismatch`, `origin_mismatch` and `cross_origin`, as for
+ * {@link AssertionFailure}.
+ */
 export type RegistrationFailure =
   /** Not a RegistrationResponseJSON: a missing or non-string field, not strict base64url, over a size limit. */
   | 'malformed_response'
@@ -26,18 +37,29 @@ export type RegistrationFailure =
   /** A key twofold cannot verify assertions with (algorithm, curve, RSA size). */
   | 'unsupported_key';
 
+/**
+ * Result of {@link verifyRegistration}: the credential to store, or why the
+ * response was refused (`detail`, for logs).
+ */
 export type RegistrationResult =
   | {
+      /** The response is a valid registration for the expected challenge and origin. */
       ok: true;
       /** base64url credential id. */
       credentialId: string;
       /** Stored form of the public key (base64url COSE_Key), for `verifyAssertion`. */
       publicKey: string;
+      /** COSE algorithm of the key: -7 ES256, -8 EdDSA, -257 RS256. */
       alg: CoseAlgorithm;
+      /** The authenticator's signature counter (0 for one without a counter). */
       signCount: number;
+      /** How the browser says it can reach the authenticator again (unknown values dropped). */
       transports: AuthenticatorTransport[];
+      /** Whether the authenticator verified the user (UV flag: PIN, biometrics). */
       userVerified: boolean;
+      /** Whether the credential is currently synced, e.g. a passkey in a password manager (BS flag). */
       backedUp: boolean;
+      /** Whether the credential may be synced (BE flag). */
       backupEligible: boolean;
       /** The authenticator model as a UUID string (all zeros under attestation `none`). */
       aaguid: string;
@@ -64,6 +86,24 @@ type SimpleWebAuthn = typeof import('@simplewebauthn/server');
  *
  * @throws {MfaError} `invalid_argument` on malformed expectations,
  * `invalid_option` when @simplewebauthn/server is not installed.
+ *
+ * @example
+ * ```ts
+ * import { verifyRegistration } from 'twofold/webauthn';
+ *
+ * const result = await verifyRegistration({
+ *   rpId: 'example.com',
+ *   origins: ['https://example.com'],
+ *   userVerification: 'preferred',
+ *   expectedChallenge: challenge,  // the base64url challenge of the creation options
+ *   response: req.body.response,   // RegistrationResponseJSON from the browser
+ * });
+ * if (result.ok) {
+ *   const { credentialId, publicKey, signCount, transports } = result; // store these for verifyAssertion
+ * } else {
+ *   console.warn('registration refused:', result.detail);
+ * }
+ * ```
  */
 export async function verifyRegistration(input: VerifyRegistrationInput): Promise<RegistrationResult> {
   checkCeremonyExpectations(input);

@@ -13,36 +13,56 @@ import type {
 
 /** A stored credential as the options name it. */
 export interface WebAuthnCredentialRef {
+  /** Credential id, base64url. */
   id: string;
+  /** Transports the browser reported at registration. */
   transports: readonly string[];
 }
 
 /** A verified registration: what the service stores for the new factor. */
 export interface WebAuthnRegistration {
+  /** The registration verified. */
   ok: true;
+  /** Credential id, base64url. */
   credentialId: string;
   /** COSE public key, base64url. */
   publicKey: string;
+  /** The authenticator's signature counter at registration. */
   signCount: number;
+  /** Transports the browser reported. */
   transports: string[];
+  /** Whether the credential may be synced (BE flag). */
   backupEligible: boolean;
+  /** Whether the credential is synced now (BS flag): a passkey. */
   backedUp: boolean;
 }
 
+/**
+ * What the plugin says of an assertion: valid (with the authenticator's new
+ * counter and backup state), or refused.
+ */
 export type WebAuthnAssertionCheck =
   | { ok: true; signCount: number; backedUp: boolean }
   /** `counter_regressed`: validly signed, but the counter did not increase (a cloned authenticator?). */
   | { ok: false; reason: 'invalid' | 'counter_regressed' };
 
+/**
+ * The WebAuthn factor plugin, as `new MfaService({ webauthn })` takes it.
+ * Make one with `webauthn()` from `twofold/webauthn`; the service refuses
+ * anything else. Hosts never call its methods: the service does.
+ */
 export interface WebAuthnPlugin {
   /** Brand: the service refuses anything else passed as `webauthn`. */
   readonly plugin: 'twofold/webauthn';
+  /** The relying party id credentials are scoped to. */
   readonly rpId: string;
+  /** Whether user verification (PIN, biometrics) is required, preferred or discouraged. */
   readonly userVerification: UserVerificationRequirement;
   /** WebAuthn credentials a user may hold. */
   readonly maxCredentials: number;
   /** How long a ceremony may take (the browser's timeout and the registration's expiry). */
   readonly timeoutMs: number;
+  /** The options of `navigator.credentials.create()` for a new key of the user, excluding the keys they hold. */
   creationOptions(input: {
     challenge: string;
     userHandle: string;
@@ -50,6 +70,7 @@ export interface WebAuthnPlugin {
     displayName: string;
     exclude: readonly WebAuthnCredentialRef[];
   }): PublicKeyCredentialCreationOptionsJSON;
+  /** The options of `navigator.credentials.get()` for a login or step-up, naming the keys the user holds. */
   requestOptions(input: { challenge: string; allow: readonly WebAuthnCredentialRef[] }): PublicKeyCredentialRequestOptionsJSON;
   /** The challenge a registration response was made for (from its client data), or null when unreadable. */
   registrationChallenge(response: unknown): string | null;

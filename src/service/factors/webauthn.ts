@@ -5,6 +5,7 @@
  * is derived from the signed twofold challenge so it dies with it and no
  * state is kept between `startLogin` and `verifyLogin`.
  */
+import type { HmacKey } from '../../seal.ts';
 import { createHmac } from 'node:crypto';
 import type { MfaRecord, WebAuthnFactorRecord } from '../../stores/types.ts';
 import type { ServiceContext } from '../context.ts';
@@ -21,18 +22,18 @@ export function credentialRefs(record: MfaRecord): WebAuthnCredentialRef[] {
 }
 
 /** The WebAuthn challenge for a twofold challenge id, under one MAC key. */
-function derive(key: Uint8Array, challengeId: string): string {
+function derive(key: HmacKey, challengeId: string): string {
   return createHmac('sha256', key).update(`webauthn-challenge:${challengeId}`).digest('base64url');
 }
 
 /** The challenge to put in the request options: derived under the current key. */
 export function webauthnChallengeFor(ctx: ServiceContext, challengeId: string): string {
-  return derive(ctx.ring.macKeys('webauthn-challenge')[0]!, challengeId);
+  return derive(ctx.ring.hmacKeys('webauthn-challenge')[0]!, challengeId);
 }
 
 /** Every challenge an assertion for `challengeId` may carry (one per key of the ring: a rotation mid-login still works). */
 export function acceptedWebAuthnChallenges(ctx: ServiceContext, challengeId: string): string[] {
-  return ctx.ring.macKeys('webauthn-challenge').map((key) => derive(key, challengeId));
+  return ctx.ring.hmacKeys('webauthn-challenge').map((key) => derive(key, challengeId));
 }
 
 /** Request options for a login or step-up of a user holding keys, or undefined when they hold none (or no plugin is set). */

@@ -35,7 +35,7 @@
  * });
  * ```
  *
- * @module
+ * @module twofold/adapters/mysql
  */
 import type { RecoveryCodeStore, UserStore } from '../types.ts';
 

@@ -21,6 +21,8 @@ import { MfaError } from '../../errors.ts';
  * @example
  * ```ts
  * import mysql from 'mysql2/promise';
+ * import type { MysqlQueryable } from 'twofold/adapters/mysql';
+ *
  * const pool: MysqlQueryable = mysql.createPool({ uri: process.env.DATABASE_URL, connectionLimit: 10 });
  * ```
  */

@@ -85,6 +85,8 @@ function createTables(tables: Tables): Array<{ comment: string; sql: string }> {
  * @example
  * ```ts
  * import { writeFileSync } from 'node:fs';
+ * import { migrationSql } from 'twofold/adapters/mysql';
+ *
  * writeFileSync('migrations/0042_twofold.sql', migrationSql('auth_'));
  * ```
  */
@@ -126,6 +128,7 @@ interface ConnectionSource {
  * @example
  * ```ts
  * import mysql from 'mysql2/promise';
+ * import { MfaService } from 'twofold';
  * import { migrate, MysqlRecoveryCodeStore, MysqlUserStore } from 'twofold/adapters/mysql';
  *
  * const pool = mysql.createPool({ uri: process.env.DATABASE_URL, connectionLimit: 10 });

@@ -24,7 +24,7 @@
  * });
  * ```
  *
- * @module
+ * @module twofold/adapters/postgres
  */
 import type { RecoveryCodeStore, UserStore } from '../types.ts';
 

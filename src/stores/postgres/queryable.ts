@@ -2,6 +2,7 @@ import { MfaError } from '../../errors.ts';
 
 /** One result of {@link Queryable.query}: the rows, as `pg` returns them. */
 export interface QueryResultLike {
+  /** The rows, as objects keyed by column name. */
   rows: Array<Record<string, unknown>>;
 }
 
@@ -15,10 +16,13 @@ export interface QueryResultLike {
  * @example
  * ```ts
  * import pg from 'pg';
+ * import type { Queryable } from 'twofold/adapters/postgres';
+ *
  * const pool: Queryable = new pg.Pool({ connectionString: process.env.DATABASE_URL });
  * ```
  */
 export interface Queryable {
+  /** Runs one statement with `$1`-style parameters `values`. */
   query(text: string, values?: unknown[]): Promise<QueryResultLike>;
 }
 

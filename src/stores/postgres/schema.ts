@@ -42,6 +42,8 @@ export function quotedSchema(options: PostgresStoreOptions | undefined, caller: 
  * @example
  * ```ts
  * import { writeFileSync } from 'node:fs';
+ * import { migrationSql } from 'twofold/adapters/postgres';
+ *
  * writeFileSync('migrations/0042_twofold.sql', migrationSql('auth'));
  * ```
  */
@@ -88,6 +90,7 @@ CREATE TABLE IF NOT EXISTS ${s}.twofold_recovery_codes (
  * @example
  * ```ts
  * import pg from 'pg';
+ * import { MfaService } from 'twofold';
  * import { migrate, PostgresRecoveryCodeStore, PostgresUserStore } from 'twofold/adapters/postgres';
  *
  * const pool = new pg.Pool({ connectionString: process.env.DATABASE_URL });

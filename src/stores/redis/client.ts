@@ -1,6 +1,11 @@
 import type { Cluster, Redis } from 'ioredis';
 import { MfaError } from '../../errors.ts';
 
+/**
+ * The client methods the Redis adapter calls.
+ *
+ * @inline
+ */
 type Commands = 'evalsha' | 'eval' | 'hget' | 'hmget';
 
 /**
@@ -13,6 +18,8 @@ type Commands = 'evalsha' | 'eval' | 'hget' | 'hmget';
  * @example
  * ```ts
  * import { Redis } from 'ioredis';
+ * import type { RedisClient } from 'twofold/adapters/redis';
+ *
  * const client: RedisClient = new Redis(process.env.REDIS_URL!);
  * ```
  */

@@ -40,7 +40,7 @@
  * });
  * ```
  *
- * @module
+ * @module twofold/adapters/redis
  */
 import type { RecoveryCodeStore, UserStore } from '../types.ts';
 

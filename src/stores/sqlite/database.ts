@@ -19,11 +19,14 @@ export interface SqliteStatement {
  * @example
  * ```ts
  * import Database from 'better-sqlite3';
+ * import type { SqliteDatabase } from 'twofold/adapters/sqlite';
+ *
  * const db: SqliteDatabase = new Database('mfa.db'); // timeout: 5000 ms by default
  * db.pragma('journal_mode = WAL');
  * ```
  */
 export interface SqliteDatabase {
+  /** Compiles one SQL statement. */
   prepare(source: string): SqliteStatement;
   /** False once the connection is closed (better-sqlite3). */
   readonly open?: boolean;

@@ -50,7 +50,7 @@
  * });
  * ```
  *
- * @module
+ * @module twofold/adapters/sqlite
  */
 import type { RecoveryCodeStore, UserStore } from '../types.ts';
 

@@ -89,6 +89,8 @@ function schema(t: TableNames): Array<{ comment: string; sql: string }> {
  * @example
  * ```ts
  * import { writeFileSync } from 'node:fs';
+ * import { migrationSql } from 'twofold/adapters/sqlite';
+ *
  * writeFileSync('migrations/0042_twofold.sql', migrationSql('auth_'));
  * ```
  */
