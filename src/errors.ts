@@ -78,9 +78,10 @@ export class MfaError extends Error {
  * import { isMfaError, MfaService, MemoryUserStore, MemoryRecoveryCodeStore } from 'twofold';
  *
  * try {
- *   new MfaService({ issuer: 'Example App', secretKey: 'too short', users: new MemoryUserStore(), recoveryCodes: new MemoryRecoveryCodeStore() });
+ *   new MfaService({ issuer: 'Example App', secretKey: 'abcd', users: new MemoryUserStore(), recoveryCodes: new MemoryRecoveryCodeStore() });
  * } catch (error) {
- *   if (isMfaError(error, 'weak_secret_key')) console.error('TWOFOLD_SECRET_KEY needs 32 random bytes');
+ *   if (isMfaError(error, 'weak_secret_key')) console.error('TWOFOLD_SECRET_KEY needs 32 random bytes'); // this one
+ *   else if (isMfaError(error)) console.error(`bad MFA configuration (${error.code}): ${error.message}`);
  *   else throw error;
  * }
  * ```

@@ -40,9 +40,13 @@ export interface PublicKeyCredentialCreationOptionsJSON {
   excludeCredentials?: PublicKeyCredentialDescriptorJSON[];
   /** Which authenticators may answer, and whether they must verify the user or keep a resident key. */
   authenticatorSelection?: {
+    /** Only a platform authenticator (the device itself) or only a roaming one (a key, a phone); absent: either. */
     authenticatorAttachment?: 'platform' | 'cross-platform';
+    /** Level 1 form of `residentKey: 'required'`. */
     requireResidentKey?: boolean;
+    /** Whether the credential should be discoverable (a passkey). */
     residentKey?: 'discouraged' | 'preferred' | 'required';
+    /** Whether the authenticator must verify the user. */
     userVerification?: UserVerificationRequirement;
   };
   /** Which kind of authenticator to offer first. */

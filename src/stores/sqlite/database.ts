@@ -21,8 +21,9 @@ export interface SqliteStatement {
  * import Database from 'better-sqlite3';
  * import type { SqliteDatabase } from 'twofold/adapters/sqlite';
  *
- * const db: SqliteDatabase = new Database('mfa.db'); // timeout: 5000 ms by default
+ * const db = new Database('mfa.db'); // timeout: 5000 ms by default
  * db.pragma('journal_mode = WAL');
+ * const connection: SqliteDatabase = db; // what the stores and migrate take
  * ```
  */
 export interface SqliteDatabase {
