@@ -8,14 +8,17 @@
  */
 import { MfaError } from '../errors.ts';
 import type { MfaRecord } from '../stores/types.ts';
-import { assertUserId, type Decision, type ServiceContext } from './context.ts';
+import { assertUserId, SEAL_TOTP, type Decision, type ServiceContext } from './context.ts';
 import { addFactor, withAddFactorProof } from './factor-management.ts';
 import { checkLabel } from './factors/factor.ts';
 import { isTotpCode, matchTotpStep, newTotpSecret, totpFactorOf } from './factors/totp.ts';
 import { activeLock, lockedResult } from './lock.ts';
 import { DEFAULT_TOTP_LABEL, newFactorId } from './record.ts';
 import { newCodeSet } from './recovery-code-set.ts';
-import type { BeginEnrollmentResult, ConfirmEnrollmentResult, Proof } from './results.ts';
+import type { BeginEnrollmentResult, BeginEnrollmentSuccess, ConfirmEnrollmentResult, Proof } from './results.ts';
+import { encodeBase32 } from '../otp/base32.ts';
+import { buildOtpauthUri } from '../otp/index.ts';
+import { renderQr } from '../qr.ts';
 
 /** Options of `MfaService.beginEnrollment`. */
 export interface BeginEnrollmentOptions {
@@ -25,6 +28,13 @@ export interface BeginEnrollmentOptions {
   label?: string;
   /** Required when the user already holds a factor: a step-up grant or a code. */
   proof?: Proof;
+  /**
+   * Default false: while a pending enrollment is live, the same one is
+   * shown again (same secret, same QR code, same expiry; `resumed: true`),
+   * so a mistyped code or a reload never replaces the entry the user just
+   * scanned. `true` starts over with a new secret.
+   */
+  restart?: boolean;
 }
 
 /** `MfaService.beginEnrollment`. */
@@ -33,9 +43,17 @@ export async function beginEnrollment(ctx: ServiceContext, userId: string, optio
   const given = (options ?? {}) as Partial<Record<keyof BeginEnrollmentOptions, unknown>>;
   const label = given.label === undefined ? null : checkLabel(given.label);
   if (label === null && given.label !== undefined) throw new MfaError('invalid_argument', 'label must be 1 to 64 characters without control characters');
+  if (given.restart !== undefined && typeof given.restart !== 'boolean') throw new MfaError('invalid_argument', 'restart must be a boolean');
   const { secret, uri, qrDataUrl, sealed } = await newTotpSecret(ctx, userId, given.accountName);
   const o = ctx.options;
-  const start = (record: MfaRecord, now: number): Decision<BeginEnrollmentResult> => {
+  const start = async (record: MfaRecord, now: number): Promise<Decision<BeginEnrollmentResult>> => {
+    const pending = record.pendingTotp;
+    if (given.restart !== true && pending !== null && pending.factorEpoch === record.factorEpoch && pending.expiresAt > now) {
+      // The live one again. Reached only past the same gate as a new one (a
+      // proof for a user who holds a factor), so it shows nothing a new call would not.
+      // (`record` is written back unchanged but for what a proof changed.)
+      return { write: record, result: { ...(await showPendingTotp(ctx, userId, record, pending)), resumed: true } };
+    }
     const expiresAt = now + o.enrollmentTtlMs;
     return {
       write: {
@@ -51,6 +69,27 @@ export async function beginEnrollment(ctx: ServiceContext, userId: string, optio
   const refuse = (record: MfaRecord): BeginEnrollmentResult | null =>
     totpFactorOf(record) !== null ? { ok: false, reason: 'already_enabled' } : null;
   return withAddFactorProof<BeginEnrollmentResult>(ctx, userId, given.proof as Proof | undefined, refuse, start) as Promise<BeginEnrollmentResult>;
+}
+
+/** The secret, URI and QR code of a live pending enrollment, as first shown. */
+async function showPendingTotp(
+  ctx: ServiceContext,
+  userId: string,
+  record: MfaRecord,
+  pending: NonNullable<MfaRecord['pendingTotp']>,
+): Promise<BeginEnrollmentSuccess> {
+  const key = ctx.ring.open(pending.secret, userId, SEAL_TOTP);
+  const secret = encodeBase32(key);
+  key.fill(0);
+  const uri = buildOtpauthUri({
+    issuer: ctx.options.issuer,
+    accountName: record.accountName ?? userId,
+    secret,
+    algorithm: pending.algorithm,
+    digits: pending.digits,
+    period: pending.period,
+  });
+  return { ok: true, secret, uri, qrDataUrl: await renderQr(uri, { format: 'dataUrl' }), expiresAt: pending.expiresAt };
 }
 
 /** `MfaService.confirmEnrollment`. */

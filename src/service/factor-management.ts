@@ -64,7 +64,7 @@ export async function withAddFactorProof<T extends { ok: boolean }>(
   userId: string,
   proof: Proof | undefined,
   refuse: (record: MfaRecord) => T | null,
-  start: (record: MfaRecord, now: number) => Decision<T>,
+  start: (record: MfaRecord, now: number) => Decision<T> | Promise<Decision<T>>,
 ): Promise<T | ProofFailureResult | LockedFailure | { ok: false; reason: 'proof_required' | 'challenge_invalid' }> {
   type Outcome = T | LockedFailure | { ok: false; reason: 'proof_required' };
   const current = proof === undefined ? null : await ctx.read(userId);

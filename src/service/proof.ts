@@ -64,7 +64,7 @@ export interface ProofSuccess {
 
 export interface ProofHandlers<T> {
   /** The change a success makes, written in the same compare-and-set as the proof's own effects. */
-  onSuccess: (record: MfaRecord, now: number, success: ProofSuccess) => Decision<T>;
+  onSuccess: (record: MfaRecord, now: number, success: ProofSuccess) => Decision<T> | Promise<Decision<T>>;
   /** Unused codes after a success, read before the commit; defaults to the store's count. */
   remainingAfter?: () => number;
   afterCommit?: () => Promise<void>;
@@ -168,7 +168,7 @@ export async function withProof<T extends { ok: boolean }>(
           ? counted
           : await remainingCodes(ctx, userId, next);
       const factorId = check?.ok ? check.factor.id : undefined;
-      const success = handlers.onSuccess(alreadyConsumed ? next : clearLock(next), now, { method: proof.method, ...(factorId ? { factorId } : {}), remaining });
+      const success = await handlers.onSuccess(alreadyConsumed ? next : clearLock(next), now, { method: proof.method, ...(factorId ? { factorId } : {}), remaining });
       const events: MfaEvent[] = [];
       if (context === 'login') {
         events.push({ type: 'login.succeeded', userId, at: now, method: proof.method, ...(factorId ? { factorId } : {}), recoveryCodesRemaining: remaining });

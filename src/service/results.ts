@@ -149,6 +149,8 @@ export interface BeginEnrollmentSuccess {
   qrDataUrl: string;
   /** The pending enrollment must be confirmed before this instant (ms since epoch). */
   expiresAt: number;
+  /** Present (true) when this is the live pending enrollment shown again, not a new secret. */
+  resumed?: true;
 }
 /**
  * Result of `beginEnrollment`. `already_enabled`: the user already has an

@@ -9,6 +9,10 @@ import { decodeBase32 } from '../../src/otp/base32.ts';
 import { parseOtpauthUri } from '../../src/otp/index.ts';
 import type { MfaService } from '../../src/service/mfa-service.ts';
 import type { MemoryRecoveryCodeStore, RecoveryCodeStore } from '../../src/stores/index.ts';
+import { webauthn } from '../../src/webauthn/index.ts';
+import { SoftAuthenticator } from '../webauthn/soft-authenticator.ts';
+
+const RP = { rpId: 'example.com', rpName: 'Example', origins: ['https://example.com'] };
 import {
   codeAt,
   DAY,
@@ -1068,7 +1072,7 @@ describe('Pending enrollment: expires, never satisfies a login, needs a valid co
     expect(await h.mfa.confirmEnrollment('alice', wrongCodeAt(first.secret, h.now))).toEqual({ ok: false, reason: 'invalid_code' });
     expect((await h.mfa.status('alice')).state).toBe('enrolling');
     // Restarting replaces the pending secret.
-    const second = ok(await h.mfa.beginEnrollment('alice', { accountName: 'alice' }));
+    const second = ok(await h.mfa.beginEnrollment('alice', { accountName: 'alice', restart: true }));
     expect(second.secret).not.toBe(first.secret);
     expect(await h.mfa.confirmEnrollment('alice', codeAt(first.secret, h.now))).toEqual({ ok: false, reason: 'invalid_code' });
     ok(await h.mfa.confirmEnrollment('alice', codeAt(second.secret, h.now)));
@@ -1094,4 +1098,41 @@ describe('Pending enrollment: expires, never satisfies a login, needs a valid co
       ok(await h.login('alice', { totp: codeAt(again.secret, h.now) }));
     });
   }
+});
+
+describe('A live pending enrollment is shown again, not replaced (issue 14.1)', () => {
+  it('after a wrong code, beginEnrollment shows the same secret, URI, QR and expiry (resumed), and its code confirms', async () => {
+    const h = new Harness();
+    const first = ok(await h.mfa.beginEnrollment('alice', { accountName: 'alice@example.com' }));
+    expect(first.resumed).toBeUndefined();
+    expect(await h.mfa.confirmEnrollment('alice', wrongCodeAt(first.secret, h.now))).toMatchObject({ ok: false, reason: 'invalid_code' });
+    h.clock.advance(MINUTE);
+    const again = ok(await h.mfa.beginEnrollment('alice', { accountName: 'alice@example.com' }));
+    expect(again).toEqual({ ...first, resumed: true });
+    expect(h.eventsOf('enrollment.started')).toHaveLength(1);
+    ok(await h.mfa.confirmEnrollment('alice', codeAt(first.secret, h.now)));
+  });
+
+  it('an expired one is replaced by a new secret; restart: true replaces a live one', async () => {
+    const h = new Harness();
+    const first = ok(await h.mfa.beginEnrollment('alice', { accountName: 'alice' }));
+    h.clock.set(first.expiresAt);
+    const fresh = ok(await h.mfa.beginEnrollment('alice', { accountName: 'alice' }));
+    expect(fresh.secret).not.toBe(first.secret);
+    expect(fresh.resumed).toBeUndefined();
+    const restarted = ok(await h.mfa.beginEnrollment('alice', { accountName: 'alice', restart: true }));
+    expect(restarted.secret).not.toBe(fresh.secret);
+  });
+
+  it('never shown again to an enabled user without a proof', async () => {
+    const h = new Harness({ webauthn: webauthn(RP) });
+    const key = new SoftAuthenticator('ES256');
+    const begun = ok(await h.mfa.beginWebAuthnRegistration('alice', { userName: 'alice' }));
+    ok(await h.mfa.finishWebAuthnRegistration('alice', key.register({ challenge: begun.options.challenge, origin: RP.origins[0]!, rpId: RP.rpId, counter: 0 })));
+    const codes = ok(await h.mfa.revealRecoveryCodes('alice')).codes;
+    const pending = ok(await h.mfa.beginEnrollment('alice', { accountName: 'alice', proof: { recoveryCode: codes[0]! } }));
+    expect(await h.mfa.beginEnrollment('alice', { accountName: 'alice' })).toEqual({ ok: false, reason: 'proof_required' });
+    const shown = ok(await h.mfa.beginEnrollment('alice', { accountName: 'alice', proof: { recoveryCode: codes[1]! } }));
+    expect(shown).toEqual({ ...pending, resumed: true });
+  });
 });
