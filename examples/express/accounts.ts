@@ -1,24 +1,13 @@
 /**
  * The host's own users: usernames, password hashes, a session generation and
  * a pending password reset. twofold never sees a password; it only learns
- * the user id after the password check passed. In memory, like the twofold
- * stores of this example.
+ * the user id after the password check passed. The rules live here; the
+ * rows live in an {@link AccountStore} (account-store.ts): the same database
+ * as twofold's tables and the sessions (stores.ts), or memory in tests.
  */
-import { createHash, randomBytes, randomUUID, scrypt, timingSafeEqual, type ScryptOptions } from 'node:crypto';
-
-/** scrypt parameters. Stored with each hash, so changing them keeps old hashes verifiable. */
-export interface ScryptCost {
-  /** CPU/memory cost, a power of two. */
-  N: number;
-  r: number;
-  p: number;
-}
-
-/** OWASP's recommendation for scrypt (about 128 MiB and a few hundred ms per hash). */
-export const DEFAULT_SCRYPT_COST: ScryptCost = { N: 2 ** 17, r: 8, p: 1 };
-
-const SALT_BYTES = 16;
-const HASH_BYTES = 32;
+import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
+import type { AccountRecord, AccountStore } from './account-store.ts';
+import { decoyHash, DEFAULT_ARGON2_COST, hashPassword, needsRehash, verifyPassword, type Argon2Cost } from './passwords.ts';
 
 export const USERNAME_MIN = 3;
 export const USERNAME_MAX = 32;
@@ -27,37 +16,18 @@ export const PASSWORD_MAX = 128;
 /** How long an emailed password-reset link works. */
 export const PASSWORD_RESET_TTL_MS = 60 * 60_000;
 
+/** What the routes see of an account: a snapshot, never the password hash or the reset token. */
 export interface Account {
   /** Stable, opaque id given to twofold (never the username, which a user might change). */
   readonly id: string;
   readonly username: string;
   readonly email: string;
   /**
-   * Bumped when every other session of this user must end (MFA enabled or
-   * disabled, password changed or reset); each session carries the value it was created with.
+   * When the account was read: bumped (in the store) whenever every other
+   * session of this user must end (MFA enabled or disabled, password changed
+   * or reset); each session carries the value it was created with.
    */
-  sessionGeneration: number;
-}
-
-interface PasswordHash extends ScryptCost {
-  salt: Buffer;
-  hash: Buffer;
-}
-
-/**
- * A pending password reset: only the SHA-256 of the emailed token is kept,
- * so someone who reads the accounts (a backup, a debug dump) cannot use it.
- * The token is 256 random bits, so a fast hash is enough (no salt, no scrypt).
- */
-interface PasswordReset {
-  tokenHash: Buffer;
-  expiresAt: number;
-}
-
-interface StoredAccount extends Account {
-  password: PasswordHash;
-  /** At most one: a newer request replaces the older. */
-  reset: PasswordReset | null;
+  readonly sessionGeneration: number;
 }
 
 export type CreateAccountResult =
@@ -97,178 +67,178 @@ export function passwordProblem(password: string): string | null {
   return null;
 }
 
-function sha256(text: string): Buffer {
-  return createHash('sha256').update(text).digest();
+/**
+ * The SHA-256 (hex) of a reset token: only this is stored, so someone who
+ * reads the accounts (a backup, a debug dump) cannot use a pending link. The
+ * token is 256 random bits, so a fast hash is enough (no salt, no Argon2).
+ */
+export function resetTokenHash(token: string): string {
+  return createHash('sha256').update(token).digest('hex');
 }
 
-function scryptAsync(password: string, salt: Buffer, cost: ScryptCost): Promise<Buffer> {
-  // maxmem above the 128·N·r bytes scrypt needs, so Node does not refuse the cost.
-  const options: ScryptOptions = { N: cost.N, r: cost.r, p: cost.p, maxmem: 256 * cost.N * cost.r + 1024 * 1024 };
-  // NFKC: the same password typed on another keyboard or OS hashes alike.
-  const input = password.normalize('NFKC');
-  return new Promise((resolve, reject) => {
-    scrypt(input, salt, HASH_BYTES, options, (error, key) => (error ? reject(error) : resolve(key)));
-  });
+function snapshot(record: AccountRecord): Account {
+  return { id: record.id, username: record.username, email: record.email, sessionGeneration: record.sessionGeneration };
 }
 
 export class Accounts {
-  readonly #cost: ScryptCost;
-  readonly #byId = new Map<string, StoredAccount>();
-  readonly #idByUsername = new Map<string, string>();
-  readonly #idByEmail = new Map<string, string>();
-  /** Checked when the username is unknown, so that case costs the same scrypt time as a wrong password. */
-  readonly #decoy: PasswordHash;
+  /** Where the rows live (tests look inside). */
+  readonly store: AccountStore;
+  readonly #cost: Argon2Cost;
+  /**
+   * Verified when the username is unknown, so that case costs the same
+   * Argon2id work as a wrong password. Made at construction, so not even the
+   * first unknown username costs the extra hash.
+   */
+  readonly #decoy: Promise<string>;
 
-  constructor(options: { scryptCost?: ScryptCost } = {}) {
-    this.#cost = options.scryptCost ?? DEFAULT_SCRYPT_COST;
-    this.#decoy = { ...this.#cost, salt: randomBytes(SALT_BYTES), hash: randomBytes(HASH_BYTES) };
+  constructor(store: AccountStore, options: { passwordCost?: Argon2Cost } = {}) {
+    this.store = store;
+    this.#cost = options.passwordCost ?? DEFAULT_ARGON2_COST;
+    this.#decoy = decoyHash(this.#cost);
+    // Awaited by every check; this only keeps a failure from being reported as unhandled before that.
+    this.#decoy.catch(() => {});
   }
 
-  /** Sign up: validates, hashes the password with a random salt, refuses a taken username. */
+  /** Sign up: validates, hashes the password (Argon2id, random salt), refuses a taken username. */
   async create(usernameInput: string, password: string): Promise<CreateAccountResult> {
     const username = normalizeUsername(usernameInput);
     const usernameError = usernameProblem(username);
     if (usernameError) return { ok: false, reason: 'invalid', field: 'username', message: usernameError };
     const passwordError = passwordProblem(password);
     if (passwordError) return { ok: false, reason: 'invalid', field: 'password', message: passwordError };
-    if (this.#idByUsername.has(username)) return TAKEN;
+    if ((await this.store.byUsername(username)) !== undefined) return TAKEN;
 
-    const salt = randomBytes(SALT_BYTES);
-    const hash = await scryptAsync(password, salt, this.#cost);
-    // Checked again: another sign-up may have taken the name while we hashed.
-    if (this.#idByUsername.has(username)) return TAKEN;
-    const account: StoredAccount = {
-      id: `user_${randomUUID()}`,
-      username,
-      email: `${username}@example.test`,
-      sessionGeneration: 0,
-      password: { ...this.#cost, salt, hash },
-      reset: null,
-    };
-    this.#byId.set(account.id, account);
-    this.#idByUsername.set(username, account.id);
-    this.#idByEmail.set(account.email, account.id);
-    return { ok: true, account };
+    const record = { id: `user_${randomUUID()}`, username, email: `${username}@example.test`, passwordHash: await hashPassword(password, this.#cost) };
+    // The table's unique username decides: another sign-up (here or in another process) may have taken it while we hashed.
+    if (!(await this.store.insert(record))) return TAKEN;
+    return { ok: true, account: { id: record.id, username, email: record.email, sessionGeneration: 0 } };
   }
 
   /**
    * The account when `password` is right, else null. An unknown username
-   * costs the same scrypt work and gives the same answer as a wrong password,
-   * so neither the response nor its timing tells whether the user exists.
+   * costs the same Argon2id work and gives the same answer as a wrong
+   * password, so neither the response nor its timing tells whether the user
+   * exists. A right password under an old hash (scrypt, or other Argon2id
+   * parameters) is re-hashed now.
    */
   async checkPassword(usernameInput: string, password: string): Promise<Account | null> {
-    const account = this.#byUsername(usernameInput);
-    const match = await this.#matches(account?.password ?? this.#decoy, password);
-    return account && match ? account : null;
+    const record = await this.store.byUsername(normalizeUsername(usernameInput));
+    return (await this.#verifyAndUpgrade(record, password)) ? snapshot(record!) : null;
   }
 
   /**
    * Whether `password` is the signed-in user's (id) password: the re-check
-   * before sensitive actions (reauth.ts). Same scrypt work as a login.
+   * before sensitive actions (reauth.ts). Same work as a login.
    */
   async verifyPassword(id: string, password: string): Promise<boolean> {
-    const account = this.#byId.get(id);
-    const match = await this.#matches(account?.password ?? this.#decoy, password);
-    return account !== undefined && match;
+    return this.#verifyAndUpgrade(await this.store.byId(id), password);
   }
 
-  async #matches(stored: PasswordHash, password: string): Promise<boolean> {
-    const hash = await scryptAsync(password, stored.salt, stored);
-    return hash.length === stored.hash.length && timingSafeEqual(hash, stored.hash);
+  async #verify(record: AccountRecord | undefined, password: string): Promise<boolean> {
+    const decoy = await this.#decoy;
+    const match = await verifyPassword(record?.passwordHash ?? decoy, password, decoy);
+    return record !== undefined && match;
   }
 
-  byId(id: string): Account | undefined {
-    return this.#byId.get(id);
+  async #verifyAndUpgrade(record: AccountRecord | undefined, password: string): Promise<boolean> {
+    if (!(await this.#verify(record, password))) return false;
+    if (needsRehash(record!.passwordHash, this.#cost)) {
+      try {
+        // Only over the hash just verified: a password changed meanwhile stays changed.
+        await this.store.setPasswordHash(record!.id, await hashPassword(password, this.#cost), record!.passwordHash);
+      } catch (error) {
+        // The password was right; the upgrade is tried again at the next sign-in.
+        console.error(`twofold example: re-hashing a password failed: ${error instanceof Error ? error.message : String(error)}`);
+      }
+    }
+    return true;
   }
 
-  byUsername(usernameInput: string): Account | undefined {
-    return this.#byUsername(usernameInput);
+  async byId(id: string): Promise<Account | undefined> {
+    const record = await this.store.byId(id);
+    return record && snapshot(record);
   }
 
-  #byUsername(usernameInput: string): StoredAccount | undefined {
-    return this.#byId.get(this.#idByUsername.get(normalizeUsername(usernameInput)) ?? '');
+  async byUsername(usernameInput: string): Promise<Account | undefined> {
+    const record = await this.store.byUsername(normalizeUsername(usernameInput));
+    return record && snapshot(record);
   }
 
   /** The account with this username or (when it has an `@`) this email address, case-insensitive. */
-  byUsernameOrEmail(input: string): Account | undefined {
+  async byUsernameOrEmail(input: string): Promise<Account | undefined> {
     const key = input.trim().toLowerCase();
-    return key.includes('@') ? this.#byId.get(this.#idByEmail.get(key) ?? '') : this.byUsername(key);
+    if (!key.includes('@')) return this.byUsername(key);
+    const record = await this.store.byEmail(key);
+    return record && snapshot(record);
   }
 
   /**
    * Start a password reset: a new random single-use token (returned once, to
    * be emailed) whose hash replaces any earlier one, so only the newest link
-   * works. Undefined for an unknown id, after the same work, so the time
-   * taken does not tell whether the account exists.
+   * works. Undefined for an unknown id.
    */
-  startPasswordReset(id: string | undefined, now: number): { token: string; expiresAt: number } | undefined {
+  async startPasswordReset(id: string | undefined, now: number): Promise<{ token: string; expiresAt: number } | undefined> {
     const token = randomBytes(32).toString('base64url');
-    const reset: PasswordReset = { tokenHash: sha256(token), expiresAt: now + PASSWORD_RESET_TTL_MS };
-    const account = this.#byId.get(id ?? '');
-    if (account === undefined) return undefined;
-    account.reset = reset;
-    return { token, expiresAt: reset.expiresAt };
+    const expiresAt = now + PASSWORD_RESET_TTL_MS;
+    const tokenHash = resetTokenHash(token);
+    if (id === undefined) return undefined;
+    await this.store.setReset(id, tokenHash, expiresAt);
+    return { token, expiresAt };
   }
 
   /** Whether the reset link (username, token) works now, without using it up: for showing the form. */
-  checkPasswordReset(usernameInput: string, token: string, now: number): 'ok' | 'invalid' | 'expired' {
-    return this.#resetState(this.#byUsername(usernameInput), token, now);
+  async checkPasswordReset(usernameInput: string, token: string, now: number): Promise<'ok' | 'invalid' | 'expired'> {
+    return resetState(await this.store.byUsername(normalizeUsername(usernameInput)), token, now);
   }
 
   /**
    * Finish a password reset: the token must be the newest one of that user
-   * and unexpired. It is used up before the new password is hashed (so two
-   * concurrent submits cannot both use it); a new password that breaks the
-   * sign-up rules is refused first and leaves the token usable. Ending
-   * sessions and locks is the caller's job (routes/password-reset.ts).
+   * and unexpired. A new password that breaks the sign-up rules is refused
+   * first and leaves the token usable; then the token is used up, in one
+   * conditional write that only one of several concurrent submits (in any
+   * process) wins, before the new password is hashed. Ending sessions and
+   * locks is the caller's job (routes/password-reset.ts).
    */
   async resetPassword(usernameInput: string, token: string, newPassword: string, now: number): Promise<ResetPasswordResult> {
-    const account = this.#byUsername(usernameInput);
-    const state = this.#resetState(account, token, now);
-    if (state === 'invalid') return { ok: false, reason: 'invalid', message: 'This password reset link is not valid.' };
+    const record = await this.store.byUsername(normalizeUsername(usernameInput));
+    const state = resetState(record, token, now);
+    const invalid: ResetPasswordResult = { ok: false, reason: 'invalid', message: 'This password reset link is not valid.' };
+    if (state === 'invalid') return invalid;
     if (state === 'expired') return { ok: false, reason: 'expired', message: 'This password reset link has expired.' };
     const problem = passwordProblem(newPassword);
     if (problem) return { ok: false, reason: 'weak', message: problem };
-    account!.reset = null;
-    const salt = randomBytes(SALT_BYTES);
-    const hash = await scryptAsync(newPassword, salt, this.#cost);
-    account!.password = { ...this.#cost, salt, hash };
-    return { ok: true, account: account! };
+    if (!(await this.store.takeReset(record!.id, resetTokenHash(token), now))) return invalid;
+    await this.store.setPasswordHash(record!.id, await hashPassword(newPassword, this.#cost));
+    return { ok: true, account: snapshot(record!) };
   }
 
   /**
    * A signed-in user's new password: the current one must be right (the same
-   * scrypt verify as a login), the new one must follow the sign-up rules and
-   * differ from it. Ending sessions and forgetting remembered browsers is the
+   * verify as a login), the new one must follow the sign-up rules and differ
+   * from it. Ending sessions and forgetting remembered browsers is the
    * caller's job (routes/password-change.ts).
    */
   async changePassword(id: string, currentPassword: string, newPassword: string): Promise<ChangePasswordResult> {
     const problem = passwordProblem(newPassword);
     if (problem) return { ok: false, reason: 'weak', message: problem };
-    const account = this.#byId.get(id);
-    const match = await this.#matches(account?.password ?? this.#decoy, currentPassword);
-    if (account === undefined || !match) return { ok: false, reason: 'wrong', message: 'Your current password is not right.' };
+    const record = await this.store.byId(id);
+    if (!(await this.#verify(record, currentPassword))) return { ok: false, reason: 'wrong', message: 'Your current password is not right.' };
     if (newPassword.normalize('NFKC') === currentPassword.normalize('NFKC')) {
       return { ok: false, reason: 'same', message: 'The new password is your current one. Choose another.' };
     }
-    const salt = randomBytes(SALT_BYTES);
-    const hash = await scryptAsync(newPassword, salt, this.#cost);
-    account.password = { ...this.#cost, salt, hash };
-    return { ok: true, account };
+    await this.store.setPasswordHash(id, await hashPassword(newPassword, this.#cost));
+    return { ok: true, account: snapshot(record!) };
   }
 
-  #resetState(account: StoredAccount | undefined, token: string, now: number): 'ok' | 'invalid' | 'expired' {
-    const reset = account?.reset ?? null;
-    // Both sides are SHA-256 digests: equal lengths, compared in constant time.
-    if (reset === null || token === '' || !timingSafeEqual(sha256(token), reset.tokenHash)) return 'invalid';
-    return reset.expiresAt > now ? 'ok' : 'expired';
+  /** End every session of the user created before now; resolves to the generation to stamp on the current one. */
+  async endSessions(id: string): Promise<number> {
+    return (await this.store.bumpGeneration(id)) ?? 0;
   }
+}
 
-  /** End every session of the user created before now; returns the generation to stamp on the current one. */
-  endSessions(id: string): number {
-    const account = this.#byId.get(id);
-    if (!account) return 0;
-    account.sessionGeneration += 1;
-    return account.sessionGeneration;
-  }
+function resetState(record: AccountRecord | undefined, token: string, now: number): 'ok' | 'invalid' | 'expired' {
+  const stored = record?.resetTokenHash ?? null;
+  // Both sides are hex SHA-256 digests: equal lengths, compared in constant time.
+  if (stored === null || stored.length !== 64 || token === '' || !timingSafeEqual(Buffer.from(resetTokenHash(token)), Buffer.from(stored))) return 'invalid';
+  return (record!.resetExpiresAt ?? 0) > now ? 'ok' : 'expired';
 }

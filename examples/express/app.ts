@@ -1,8 +1,10 @@
 /**
  * The example host: an Express app that keeps its own users, passwords and
  * sessions and uses twofold for the second factor. `createApp` builds it
- * without listening, so tests can inject a clock, a cheap scrypt cost, a
- * rate limit and production mode; `ExampleApp.listen` starts it.
+ * without listening, so tests can inject a clock, a cheap password-hashing
+ * cost, a rate limit, production mode and where accounts, sessions and
+ * twofold's state live (stores.ts opens them for server.ts: one database for
+ * all three); `ExampleApp.listen` starts it.
  *
  * Host-side security, and where it lives:
  * - CSRF tokens on every POST ............................ csrf.ts
@@ -33,8 +35,9 @@
  * - security headers and CSP (helmet): scripts only from
  *   this origin, no inline script or handler .............. below, public/webauthn.js
  * - rate limit on the password and code forms ............ below
- * - passwords: scrypt, random salt, constant-time compare,
- *   same work and words for unknown users ................ accounts.ts, routes/login.ts
+ * - passwords: Argon2id (OWASP: 19 MiB, t=2, p=1), random
+ *   salt, same work and words for unknown users (a decoy
+ *   hash); old scrypt hashes upgraded at sign-in ......... passwords.ts, accounts.ts, routes/login.ts
  * - password reset by emailed single-use link, hashed
  *   token; ends failure locks, never support's ........... routes/password-reset.ts, accounts.ts
  * - 100 failed codes prove the password is known: the
@@ -54,7 +57,8 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MemoryRecoveryCodeStore, MemoryUserStore, MfaService, type MfaEvent, type RecoveryCodeStore, type UserStore } from 'twofold';
-import { Accounts, type ScryptCost } from './accounts.ts';
+import { MemoryAccountStore, type AccountStore } from './account-store.ts';
+import { Accounts } from './accounts.ts';
 import type { AppContext } from './context.ts';
 import { csrfProtection } from './csrf.ts';
 import { REMEMBER_DEVICE_MS } from './device-cookie.ts';
@@ -62,6 +66,7 @@ import { emailForEvent } from './emails.ts';
 import { PublicOrigin } from './links.ts';
 import { Outbox } from './outbox.ts';
 import { sendPage } from './page.ts';
+import type { Argon2Cost } from './passwords.ts';
 import { relyingParty } from './relying-party.ts';
 import { accountRoutes } from './routes/account.ts';
 import { devRoutes } from './routes/dev.ts';
@@ -94,8 +99,8 @@ export interface CreateAppOptions {
   now?: () => number;
   /** Waiting period of email recovery. Default 24 h. */
   emailRecoveryDelayMs?: number;
-  /** Password hashing cost; tests use a cheap one. Default OWASP's (accounts.ts). */
-  scryptCost?: ScryptCost;
+  /** Argon2id cost of new password hashes; tests use a cheap one. Default OWASP's (passwords.ts). */
+  passwordCost?: Argon2Cost;
   /**
    * POSTs per IP per window: to the password and code forms (/login*, the
    * password re-checks and the password change), to /signup, and to the
@@ -104,8 +109,12 @@ export interface CreateAppOptions {
   rateLimit?: { windowMs: number; limit: number };
   /** Name shown in authenticator apps. Default 'twofold example'. */
   issuer?: string;
-  /** Where twofold keeps its state. Default: the in-memory stores (see stores.ts for PostgreSQL and Redis). */
+  /** Where twofold keeps its state. Default: the in-memory stores (stores.ts opens SQLite, PostgreSQL, MySQL or Redis ones). */
   stores?: { users: UserStore; recoveryCodes: RecoveryCodeStore };
+  /** Where the example's own accounts live. Default: in memory (stores.ts opens one in the database). */
+  accounts?: AccountStore;
+  /** Where sessions live. Default: express-session's MemoryStore (stores.ts opens one in the database, or Redis). */
+  sessionStore?: session.Store;
 }
 
 export interface ExampleApp {
@@ -152,7 +161,7 @@ export function createApp(options: CreateAppOptions): ExampleApp {
   if (production && options.publicUrl === undefined) throw new Error('createApp: publicUrl is required in production');
   const now = options.now ?? Date.now;
   const emailRecoveryDelayMs = options.emailRecoveryDelayMs ?? 24 * HOUR;
-  const accounts = new Accounts(options.scryptCost ? { scryptCost: options.scryptCost } : {});
+  const accounts = new Accounts(options.accounts ?? new MemoryAccountStore(), options.passwordCost ? { passwordCost: options.passwordCost } : {});
   const outbox = new Outbox(now);
   const origin = new PublicOrigin(options.publicUrl);
   const issuer = options.issuer ?? 'twofold example';
@@ -170,12 +179,15 @@ export function createApp(options: CreateAppOptions): ExampleApp {
     // "Remember this browser for 30 days" (the checkbox says the same number: device-cookie.ts).
     rememberDevice: { ttlMs: REMEMBER_DEVICE_MS },
     ...(webauthn !== null ? { webauthn } : {}),
-    onEvent: (event) => {
-      const account = accounts.byId(event.userId);
+    // twofold awaits this before the call that emitted the event resolves. Should the
+    // database fail here, twofold reports it (a TwofoldEventWarning) and its change
+    // stands; the other sessions then end only when they expire.
+    onEvent: async (event) => {
+      const account = await accounts.byId(event.userId);
       if (account === undefined) return;
       // A change of the second factor ends every session created before it
       // (the route that made the change re-stamps its own session).
-      if (ENDS_SESSIONS.has(event.type)) accounts.endSessions(account.id);
+      if (ENDS_SESSIONS.has(event.type)) await accounts.endSessions(account.id);
       const email = emailForEvent(event, account, {
         passwordReset: () => origin.link('/forgot-password', { username: account.username }),
       });
@@ -231,8 +243,8 @@ export function createApp(options: CreateAppOptions): ExampleApp {
     res.sendFile(SIMPLEWEBAUTHN_BROWSER_FILE, { headers: { 'Content-Type': 'text/javascript; charset=utf-8' } }, (error) => error && next(error));
   });
 
-  // In memory, like everything in this example. A fleet of servers needs a shared store (Redis, PostgreSQL).
-  const sessions = new session.MemoryStore();
+  // In the database with the accounts (server.ts, stores.ts), or in memory for tests.
+  const sessions = options.sessionStore ?? new session.MemoryStore();
   app.use(sessionMiddleware({ secret: options.sessionSecret, production, store: sessions }));
   app.use(enforceSessionGeneration(accounts));
   app.use(enforceSessionLifetime(now));

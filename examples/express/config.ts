@@ -1,21 +1,33 @@
 /**
  * The example's configuration, read from environment variables. Parsing is
- * pure (no printing, no process access) so it can be tested as a table;
- * server.ts prints the warnings. Error messages name the variable, never a
- * secret value.
+ * pure (no printing, no process or file access) so it can be tested as a
+ * table; server.ts prints the warnings and reads the development secrets
+ * file (secrets.ts). Error messages name the variable, never a secret value.
  */
-import { randomBytes } from 'node:crypto';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { keysPossibleOn } from './relying-party.ts';
 
 export interface Config {
   /** TCP port; 0 lets the OS pick one. */
   port: number;
-  /** Root key of twofold (seals TOTP secrets, signs challenges): >= 32 bytes. */
-  secretKey: Uint8Array;
+  /**
+   * Root key of twofold (seals TOTP secrets, signs challenges): >= 32 bytes.
+   * Undefined when TWOFOLD_SECRET_KEY is not set (development only): it then
+   * comes from {@link secretsFile}.
+   */
+  secretKey: Uint8Array | undefined;
   /** How long an email recovery waits before its link works. */
   emailRecoveryDelayMs: number;
-  /** Signs the session cookie. */
-  sessionSecret: string;
+  /** Signs the session cookie. Undefined when SESSION_SECRET is not set (development only): from {@link secretsFile}. */
+  sessionSecret: string | undefined;
+  /**
+   * Where the secrets that are not set are generated once and kept
+   * (secrets.ts): `secrets.json` beside the SQLite file (`.data/` by
+   * default), else `.data/secrets.json`. Undefined when both are set; never
+   * in production, where both are required.
+   */
+  secretsFile: string | undefined;
   /** `NODE_ENV === 'production'`: secure cookies, trusted proxy, no dev outbox. */
   production: boolean;
   /**
@@ -25,14 +37,29 @@ export interface Config {
    * Never taken from a request's Host header (links.ts).
    */
   publicUrl: string | undefined;
-  /** Where twofold keeps MFA records and recovery-code hashes. */
+  /** Where the accounts, the sessions and twofold's MFA records and recovery-code hashes live. */
   stores: StoresConfig;
   /** Things worth telling the person starting the server. */
   warnings: string[];
 }
 
-/** `memory` (the embedded default), or a shared engine for several app servers. */
-export type StoresConfig = { kind: 'memory' } | { kind: 'postgres'; url: string; schema: string } | { kind: 'redis'; url: string };
+/** The database of the accounts (and, without Redis, of the sessions and twofold's state). */
+export type DatabaseConfig =
+  /** A file (the default: `.data/example.db`), one machine; several processes may share it. */
+  | { kind: 'sqlite'; file: string }
+  | { kind: 'postgres'; url: string; schema: string }
+  | { kind: 'mysql'; url: string };
+
+export interface StoresConfig {
+  database: DatabaseConfig;
+  /** REDIS_URL: twofold's state and the sessions in Redis instead (the accounts stay in the database). */
+  redis: string | undefined;
+}
+
+/** Where `npm start` keeps everything when DATABASE_URL is not set (relative to the working directory, the package root under npm). */
+export const DEFAULT_SQLITE_FILE = '.data/example.db';
+/** Where the development secrets are kept when the database is not a SQLite file. */
+export const DEFAULT_SECRETS_FILE = '.data/secrets.json';
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -92,18 +119,54 @@ function parseServiceUrl(name: string, text: string, protocols: readonly string[
   return text.trim();
 }
 
-/** DATABASE_URL → PostgreSQL, else REDIS_URL → Redis, else in memory. */
-function parseStores(env: Readonly<Record<string, string | undefined>>, warnings: string[]): StoresConfig {
-  const database = env.DATABASE_URL?.trim() ? env.DATABASE_URL : undefined;
-  const redis = env.REDIS_URL?.trim() ? env.REDIS_URL : undefined;
-  if (database !== undefined) {
-    if (redis !== undefined) warnings.push('Both DATABASE_URL and REDIS_URL are set: using PostgreSQL, REDIS_URL is ignored.');
-    const schema = env.DATABASE_SCHEMA?.trim() || 'public';
-    if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) throw new ConfigError('DATABASE_SCHEMA must be a lower-case SQL identifier such as twofold');
-    return { kind: 'postgres', url: parseServiceUrl('DATABASE_URL', database, ['postgres:', 'postgresql:']), schema };
+/** `file:path` (relative to the working directory) or `file:///absolute/path`: the SQLite file. */
+function parseSqliteFile(text: string): string {
+  const rest = text.slice('file:'.length);
+  if (/[?#]/.test(rest)) throw new ConfigError('DATABASE_URL=file:… takes a plain file path, without ?options');
+  const file = rest.startsWith('//') ? fileURLToPath(text) : rest;
+  if (file === '' || file === ':memory:' || file.endsWith('/')) {
+    throw new ConfigError(`DATABASE_URL=file:… needs the path of a database file, such as file:${DEFAULT_SQLITE_FILE}`);
   }
-  if (redis !== undefined) return { kind: 'redis', url: parseServiceUrl('REDIS_URL', redis, ['redis:', 'rediss:']) };
-  return { kind: 'memory' };
+  return file;
+}
+
+const DATABASE_PROTOCOLS = ['postgres:', 'postgresql:', 'mysql:'] as const;
+
+/**
+ * DATABASE_URL: `file:` → SQLite (the default, `file:.data/example.db`),
+ * `postgres://` → PostgreSQL (schema DATABASE_SCHEMA), `mysql://` → MySQL or
+ * MariaDB. REDIS_URL moves twofold's state and the sessions to Redis.
+ */
+function parseStores(env: Readonly<Record<string, string | undefined>>, warnings: string[]): StoresConfig {
+  const text = env.DATABASE_URL?.trim() ? env.DATABASE_URL.trim() : `file:${DEFAULT_SQLITE_FILE}`;
+  const redisText = env.REDIS_URL?.trim() ? env.REDIS_URL : undefined;
+  const redis = redisText === undefined ? undefined : parseServiceUrl('REDIS_URL', redisText, ['redis:', 'rediss:']);
+  const schemaText = env.DATABASE_SCHEMA?.trim();
+
+  let database: DatabaseConfig;
+  if (text.startsWith('file:')) {
+    database = { kind: 'sqlite', file: parseSqliteFile(text) };
+  } else {
+    let protocol: string;
+    try {
+      protocol = new URL(text).protocol;
+    } catch {
+      protocol = '';
+    }
+    if (!(DATABASE_PROTOCOLS as readonly string[]).includes(protocol)) {
+      throw new ConfigError('DATABASE_URL must be file:path (SQLite), postgres://… (PostgreSQL) or mysql://… (MySQL, MariaDB)');
+    }
+    const url = text;
+    if (protocol === 'mysql:') {
+      database = { kind: 'mysql', url };
+    } else {
+      const schema = schemaText || 'public';
+      if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) throw new ConfigError('DATABASE_SCHEMA must be a lower-case SQL identifier such as twofold');
+      database = { kind: 'postgres', url, schema };
+    }
+  }
+  if (schemaText && database.kind !== 'postgres') warnings.push('DATABASE_SCHEMA is for PostgreSQL only: ignored.');
+  return { database, redis };
 }
 
 function parsePublicUrl(text: string | undefined): string | undefined {
@@ -123,19 +186,20 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
   const warnings: string[] = [];
   const production = env.NODE_ENV === 'production';
   const stores = parseStores(env, warnings);
+  const { database } = stores;
+  const shared = database.kind !== 'sqlite' || stores.redis !== undefined;
+  // Development only: a secret that is not set is generated once into this file and read from it at
+  // every start, so records sealed under the key and signed-in sessions survive a restart.
+  const secretsFile = database.kind === 'sqlite' ? join(dirname(database.file), 'secrets.json') : DEFAULT_SECRETS_FILE;
+  const sameOnEveryServer = shared ? ' Every app server sharing the database needs the same value.' : '';
 
-  let secretKey: Uint8Array;
+  let secretKey: Uint8Array | undefined;
   if (env.TWOFOLD_SECRET_KEY === undefined || env.TWOFOLD_SECRET_KEY.trim() === '') {
-    // Records in a shared database outlive the process: sealed under a random
-    // key, they could never be opened again, and other app servers could not
-    // open them at all.
-    if (stores.kind !== 'memory') {
-      throw new ConfigError(`TWOFOLD_SECRET_KEY is required with ${stores.kind === 'postgres' ? 'DATABASE_URL' : 'REDIS_URL'} (every app server needs the same key)`);
-    }
-    secretKey = randomBytes(MIN_KEY_BYTES);
+    // A random key per start would make every stored record unreadable after a restart.
+    if (production) throw new ConfigError('TWOFOLD_SECRET_KEY is required when NODE_ENV=production: export TWOFOLD_SECRET_KEY=$(openssl rand -base64 32)');
     warnings.push(
-      'TWOFOLD_SECRET_KEY is not set: using a random key, so enrolled secrets will not survive a restart. ' +
-        'Set one with: export TWOFOLD_SECRET_KEY=$(openssl rand -base64 32)',
+      `TWOFOLD_SECRET_KEY is not set: using the development key kept in ${secretsFile} (made on the first start). ` +
+        `Production must set it: export TWOFOLD_SECRET_KEY=$(openssl rand -base64 32).${sameOnEveryServer}`,
     );
   } else {
     const key = parseKey(env.TWOFOLD_SECRET_KEY);
@@ -156,10 +220,13 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     emailRecoveryDelayMs = ms;
   }
 
-  let sessionSecret: string;
+  let sessionSecret: string | undefined;
   if (env.SESSION_SECRET === undefined || env.SESSION_SECRET === '') {
-    sessionSecret = randomBytes(32).toString('base64url');
-    warnings.push('SESSION_SECRET is not set: using a random one, so sessions end when the server restarts.');
+    if (production) throw new ConfigError('SESSION_SECRET is required when NODE_ENV=production: export SESSION_SECRET=$(openssl rand -base64 32)');
+    warnings.push(
+      `SESSION_SECRET is not set: using the development secret kept in ${secretsFile}. ` +
+        `Production must set it: export SESSION_SECRET=$(openssl rand -base64 32).${sameOnEveryServer}`,
+    );
   } else {
     if (env.SESSION_SECRET.length < MIN_SESSION_SECRET_CHARS) {
       throw new ConfigError(`SESSION_SECRET must be at least ${MIN_SESSION_SECRET_CHARS} characters`);
@@ -178,5 +245,15 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     warnings.push(`PUBLIC_URL is ${publicUrl}: security keys and passkeys are off, browsers offer them only on https:// or http://localhost.`);
   }
 
-  return { port, secretKey, emailRecoveryDelayMs, sessionSecret, production, publicUrl, stores, warnings };
+  return {
+    port,
+    secretKey,
+    emailRecoveryDelayMs,
+    sessionSecret,
+    secretsFile: secretKey === undefined || sessionSecret === undefined ? secretsFile : undefined,
+    production,
+    publicUrl,
+    stores,
+    warnings,
+  };
 }

@@ -24,7 +24,7 @@ export function sendPage(ctx: AppContext, req: Request, res: Response, page: Pag
     get csrfToken() {
       return csrfToken(req);
     },
-    username: signedInAccount(req, ctx.accounts)?.username,
+    username: signedInAccount(req)?.username,
     dev: !ctx.production,
   };
   res.status(page.status ?? 200).type('html').send(layout(pageContext, page.title, page.body(pageContext), flash, page.scripts ?? false));
@@ -36,8 +36,8 @@ export function setFlash(req: Request, kind: Flash['kind'], text: string): void 
 }
 
 /** The signed-in account, or undefined after redirecting to /login. */
-export function requireAccount(ctx: AppContext, req: Request, res: Response): Account | undefined {
-  const account = signedInAccount(req, ctx.accounts);
+export function requireAccount(_ctx: AppContext, req: Request, res: Response): Account | undefined {
+  const account = signedInAccount(req);
   if (account === undefined) res.redirect(303, '/login');
   return account;
 }

@@ -8,7 +8,7 @@
  * A right password is remembered in the session for {@link RECENT_PASSWORD_MS},
  * so one confirmation covers the steps that follow (a wrong setup code
  * shows a new QR code without asking again), and the session gets a new id,
- * so a copy of the old cookie cannot use the confirmation (it is signed out). Checks use the same scrypt
+ * so a copy of the old cookie cannot use the confirmation (it is signed out). Checks use the same Argon2id
  * verify as the login, go through the same per-IP rate limit (app.ts), and
  * a session that types {@link MAX_PASSWORD_FAILURES} wrong passwords is
  * signed out: a cookie thief gets a handful of guesses, not a guessing oracle.
@@ -45,7 +45,7 @@ export type PasswordCheck =
 
 /**
  * A recent confirmation, or else `password` checked against the account's
- * scrypt hash. A right one is remembered (and resets the count of wrong ones).
+ * password hash. A right one is remembered (and resets the count of wrong ones).
  */
 export async function confirmPassword(ctx: AppContext, req: Request, account: Account, password: string): Promise<PasswordCheck> {
   if (hasRecentPassword(ctx, req)) return { ok: true };

@@ -122,6 +122,7 @@ export function destroySession(req: Request): Promise<void> {
  */
 export async function signIn(req: Request, account: Account, now: number, deviceId?: string): Promise<void> {
   await regenerateSession(req);
+  loaded.set(req, account);
   req.session.userId = account.id;
   req.session.generation = account.sessionGeneration;
   req.session.signedInAt = now;
@@ -173,19 +174,26 @@ export function signOut(req: Request, reason: string): void {
   req.session.flash = { kind: 'info', text: reason };
 }
 
+/** The signed-in account of each request, read once per request by {@link enforceSessionGeneration}. */
+const loaded = new WeakMap<Request, Account>();
+
 /**
  * Ends sessions that belong to an earlier generation of their account: when
  * MFA is turned on or off (or removed by email recovery), or the password is
  * changed or reset, every session created before is signed out, e.g. a thief's session
- * on another device.
+ * on another device. The account is read from the store on every request of
+ * a signed-in session (the generation may have been bumped by another app
+ * process), and kept for the rest of the request ({@link signedInAccount}).
  */
 export function enforceSessionGeneration(accounts: Accounts): RequestHandler {
-  return (req, _res, next) => {
+  return async (req, _res, next) => {
     const { userId, generation } = req.session;
     if (userId !== undefined) {
-      const account = accounts.byId(userId);
+      const account = await accounts.byId(userId);
       if (account === undefined || account.sessionGeneration !== generation) {
         signOut(req, 'You were signed out because the password or the two-factor settings of your account changed. Please log in again.');
+      } else {
+        loaded.set(req, account);
       }
     }
     next();
@@ -208,12 +216,20 @@ export function enforceSessionLifetime(now: () => number): RequestHandler {
   };
 }
 
-/** The signed-in account of this request, if any. */
-export function signedInAccount(req: Request, accounts: Accounts): Account | undefined {
-  return req.session.userId === undefined ? undefined : accounts.byId(req.session.userId);
+/** The signed-in account of this request, if any (as read at the start of the request, or signed in by it). */
+export function signedInAccount(req: Request): Account | undefined {
+  const account = loaded.get(req);
+  return account !== undefined && account.id === req.session.userId ? account : undefined;
 }
 
-/** After the current user ended all sessions (MFA on or off): keep this one alive by stamping the new generation. */
-export function restampSession(req: Request, account: Account): void {
-  req.session.generation = account.sessionGeneration;
+/**
+ * After the current user ended all sessions (MFA on or off, a new password):
+ * keep this one alive by stamping the account's current generation, read
+ * again from the store (the event handler bumped it there).
+ */
+export async function restampSession(req: Request, accounts: Accounts, account: Account): Promise<void> {
+  const fresh = await accounts.byId(account.id);
+  if (fresh === undefined) return;
+  req.session.generation = fresh.sessionGeneration;
+  loaded.set(req, fresh);
 }

@@ -143,7 +143,7 @@ export function accountRoutes(ctx: AppContext): Router {
     if (!result.ok) return refused(req, res, account, '/mfa/disable', result, 'Two-factor authentication is already off.');
     // The grant died with the factors; the mfa.disabled event ended every session of this user (app.ts): this one stays.
     dropGrant(req);
-    restampSession(req, account);
+    await restampSession(req, ctx.accounts, account);
     // twofold forgot every remembered browser: this one's cookie is dead.
     if (req.session.deviceId !== undefined) forgetThisBrowser(ctx, req, res);
     setFlash(req, 'info', 'Two-factor authentication is off. Your other sessions were signed out.');
@@ -209,7 +209,7 @@ export function accountRoutes(ctx: AppContext): Router {
     if (req.session.deviceId !== undefined) forgetThisBrowser(ctx, req, res);
     if (result.state === 'registered') {
       // The last one: that was `disable`, and mfa.disabled ended every session of this user (app.ts). This one stays.
-      restampSession(req, account);
+      await restampSession(req, ctx.accounts, account);
       setFlash(req, 'info', `"${label ?? 'The method'}" was removed. Two-factor authentication is off. Your other sessions were signed out.`);
     } else {
       setFlash(req, 'info', `"${label ?? 'The method'}" was removed.`);

@@ -117,7 +117,7 @@ export function enrollmentRoutes(ctx: AppContext): Router {
         return res.redirect(303, '/account');
       }
       // The first factor: the mfa.enabled event ended every other session of this user (app.ts); this one stays.
-      restampSession(req, account);
+      await restampSession(req, ctx.accounts, account);
       return res.redirect(303, '/mfa/recovery-codes');
     }
     const rescan = 'We made a new QR code: remove the entry you just added from your app, scan this one and enter its code.';
@@ -128,10 +128,11 @@ export function enrollmentRoutes(ctx: AppContext): Router {
       case 'locked':
         setFlash(req, 'error', lockedMessage(await lockOf(mfa, account.id, result.retryAt)));
         return res.redirect(303, '/account');
+      // The same QR code again (twofold shows a live pending enrollment again): the entry already scanned stays right.
       case 'malformed':
-        return showSetup(req, res, account, 400, `Enter the 6-digit code your app shows. ${rescan}`);
+        return showSetup(req, res, account, 400, 'Enter the 6-digit code your app shows, then try again.');
       case 'invalid_code':
-        return showSetup(req, res, account, 400, `That code did not match. Check the time on your phone. ${rescan}`);
+        return showSetup(req, res, account, 400, 'That code did not match. Check the time on your phone and try again with the code your app shows now.');
       case 'expired':
       case 'not_enrolling':
         return showSetup(req, res, account, 400, `That setup expired. ${rescan}`);

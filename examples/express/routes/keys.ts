@@ -142,7 +142,7 @@ export function keyRoutes(ctx: AppContext): Router {
         return res.redirect(303, '/account');
       }
       // The first factor turned MFA on: the mfa.enabled event ended every other session of this user (app.ts); this one stays.
-      restampSession(req, account);
+      await restampSession(req, ctx.accounts, account);
       return res.redirect(303, '/mfa/recovery-codes');
     }
     switch (result.reason) {

@@ -136,7 +136,7 @@ export function loginRoutes(ctx: AppContext): Router {
     const options = remember ? { rememberDevice: { label: browserLabel(req.get('user-agent')) } } : {};
     const result = await mfa.verifyLogin(pending.challenge, proof, options);
     if (result.ok) {
-      const account = accounts.byId(result.userId);
+      const account = await accounts.byId(result.userId);
       if (account === undefined) return backToLogin(req, res, SIGN_IN_INVALID);
       if (result.device !== undefined) setDeviceCookie(ctx, res, result.device);
       // The session is created here and only here, with a new id (the pending one dies with its marker).

@@ -52,9 +52,9 @@ export function passwordChangeRoutes(ctx: AppContext): Router {
     }
 
     // Every other session ends; this one stays, under a new id (a copy of its old cookie is dead too).
-    accounts.endSessions(account.id);
+    await accounts.endSessions(account.id);
     await rotateSession(req);
-    restampSession(req, account);
+    await restampSession(req, accounts, account);
     // Every remembered browser asks for the second factor again, this one included.
     const { count: devicesForgotten } = await mfa.forgetDevices(account.id);
     if (req.session.deviceId !== undefined || readDeviceCookie(ctx, req) !== undefined) forgetThisBrowser(ctx, req, res);

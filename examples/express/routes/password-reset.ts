@@ -2,14 +2,18 @@
  * "Forgot your password?": a new password by emailed link.
  *
  * - The request form answers the same whether or not the username or email
- *   belongs to an account (and does the same work), so it does not reveal
- *   who has one; it is rate-limited per IP like /login (app.ts).
+ *   belongs to an account, so it does not reveal who has one (it does one
+ *   more database write for an account, the token's hash; the sign-up form
+ *   tells which usernames are taken anyway); it is rate-limited per IP like
+ *   /login (app.ts).
  * - The link holds a random single-use token; only its SHA-256 is kept
  *   (accounts.ts), it expires after an hour, and a newer request replaces
  *   it. It is built from the public origin, never from the Host header
  *   (links.ts).
  * - Opening the link (a GET, which mail scanners and link previews also do)
- *   only shows a form; the token is used up by the form's CSRF-protected POST.
+ *   only shows a form; the token is used up by the form's CSRF-protected POST,
+ *   in one conditional write that only one submit wins, whichever app process
+ *   it reaches.
  * - A new password ends every session of the account, forgets every
  *   remembered browser (`mfa.forgetDevices`: whoever took the old password
  *   may have had one remembered), and ends a lock caused
@@ -39,7 +43,7 @@ export function passwordResetRoutes(ctx: AppContext): Router {
     sendPage(ctx, req, res, { title: 'Forgot your password?', body: (page) => forgotPasswordPage(page, { login: queryParam(req, 'username') }) });
   });
 
-  router.post('/forgot-password', (req, res) => {
+  router.post('/forgot-password', async (req, res) => {
     const login = field(req, 'login').trim();
     if (login === '') {
       return sendPage(ctx, req, res, {
@@ -48,8 +52,8 @@ export function passwordResetRoutes(ctx: AppContext): Router {
         body: (page) => forgotPasswordPage(page, { error: 'Enter your username or email address.' }),
       });
     }
-    const account = accounts.byUsernameOrEmail(login);
-    const started = accounts.startPasswordReset(account?.id, ctx.now());
+    const account = await accounts.byUsernameOrEmail(login);
+    const started = await accounts.startPasswordReset(account?.id, ctx.now());
     if (account !== undefined && started !== undefined) {
       const link = ctx.origin.link('/reset-password', { user: account.username, token: started.token });
       // To the account's own address, whatever was typed: the form never sends mail elsewhere.
@@ -61,10 +65,10 @@ export function passwordResetRoutes(ctx: AppContext): Router {
   // The emailed link. Shows the form and uses nothing up. Referrer-Policy:
   // no-referrer (helmet) keeps the token out of the Referer of anything this
   // page loads, and Cache-Control: no-store out of caches.
-  router.get('/reset-password', (req, res) => {
+  router.get('/reset-password', async (req, res) => {
     const username = queryParam(req, 'user');
     const token = queryParam(req, 'token');
-    const state = accounts.checkPasswordReset(username, token, ctx.now());
+    const state = await accounts.checkPasswordReset(username, token, ctx.now());
     if (state !== 'ok') {
       return sendPage(ctx, req, res, { title: 'Reset your password', status: 400, body: (page) => resetPasswordRefusedPage(page, state) });
     }
@@ -90,7 +94,7 @@ export function passwordResetRoutes(ctx: AppContext): Router {
     const { account } = result;
     // Every session of the account ends, a thief's first of all; this browser
     // gets a fresh session id with nothing carried over.
-    accounts.endSessions(account.id);
+    await accounts.endSessions(account.id);
     await regenerateSession(req);
     // Every remembered browser must enter the second factor again, this one too (its cookie is dead: drop it).
     const { count: devicesForgotten } = await mfa.forgetDevices(account.id);

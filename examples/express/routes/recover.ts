@@ -38,7 +38,7 @@ export function recoverRoutes(ctx: AppContext): Router {
   router.post('/login/recover', async (req, res) => {
     const pending = livePending(req, res);
     if (!pending) return;
-    const account = accounts.byId(pending.userId);
+    const account = await accounts.byId(pending.userId);
     if (account === undefined) return backToLogin(req, res, SIGN_IN_INVALID);
     const result = await mfa.requestEmailRecovery(account.id);
     if (!result.ok) {
@@ -74,7 +74,7 @@ export function recoverRoutes(ctx: AppContext): Router {
   // URL only; it is never logged, and Referrer-Policy: no-referrer (helmet)
   // keeps it out of the Referer of anything this page loads or links to.
   router.get('/login/recover/complete', async (req, res) => {
-    const account = accounts.byUsername(queryParam(req, 'user'));
+    const account = await accounts.byUsername(queryParam(req, 'user'));
     let outcome: RecoverOutcome = { kind: 'invalid' };
     if (account !== undefined) {
       const result = await mfa.completeEmailRecovery(account.id, queryParam(req, 'token'));

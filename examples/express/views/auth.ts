@@ -12,7 +12,7 @@ export interface SignupForm {
 
 export function signupPage(ctx: PageContext, form: SignupForm = {}): SafeHtml {
   return html`
-<p>Create a demo account. Passwords are hashed with scrypt; nothing leaves this process.</p>
+<p>Create a demo account. Passwords are hashed with Argon2id and kept, like everything here, in the example's own database.</p>
 ${notice('error', form.error)}
 <form method="post" action="/signup" class="card">
   ${csrfField(ctx)}

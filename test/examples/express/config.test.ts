@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig, parseDuration, parseKey } from '../../../examples/express/config.ts';
 
@@ -48,21 +49,42 @@ describe('parseKey', () => {
 });
 
 describe('loadConfig', () => {
-  it('has defaults: port 3000, 24 h delay, random keys with warnings, development', () => {
+  it('has defaults: port 3000, 24 h delay, everything in .data/example.db, secrets from .data/secrets.json with warnings, development', () => {
     const config = loadConfig({});
     expect(config.port).toBe(3000);
     expect(config.emailRecoveryDelayMs).toBe(24 * 3_600_000);
-    expect(config.secretKey.length).toBe(32);
-    expect(config.sessionSecret.length).toBeGreaterThanOrEqual(32);
+    expect(config.stores).toEqual({ database: { kind: 'sqlite', file: '.data/example.db' }, redis: undefined });
+    // Not random: server.ts reads (or makes once) the file, so a restart keeps logins and MFA working.
+    expect(config.secretKey).toBeUndefined();
+    expect(config.sessionSecret).toBeUndefined();
+    expect(config.secretsFile).toBe(join('.data', 'secrets.json'));
     expect(config.production).toBe(false);
     expect(config.publicUrl).toBe('http://localhost:3000');
     expect(config.warnings).toHaveLength(2);
-    expect(config.warnings[0]).toMatch(/TWOFOLD_SECRET_KEY is not set.*will not survive a restart/);
-    expect(config.warnings[1]).toMatch(/SESSION_SECRET is not set/);
+    expect(config.warnings[0]).toMatch(/^TWOFOLD_SECRET_KEY is not set: using the development key kept in \.data\/secrets\.json .*Production must set it: export TWOFOLD_SECRET_KEY=\$\(openssl rand -base64 32\)\.$/);
+    expect(config.warnings[1]).toMatch(/^SESSION_SECRET is not set: using the development secret kept in \.data\/secrets\.json\. Production must set it/);
   });
 
-  it('generates a different key each time when none is set', () => {
-    expect(Buffer.from(loadConfig({}).secretKey).equals(Buffer.from(loadConfig({}).secretKey))).toBe(false);
+  it('needs no secrets file when both secrets are set, and only one when one is missing', () => {
+    expect(loadConfig({ TWOFOLD_SECRET_KEY: HEX_KEY, SESSION_SECRET: SESSION }).secretsFile).toBeUndefined();
+    expect(loadConfig({ TWOFOLD_SECRET_KEY: HEX_KEY }).secretsFile).toBe(join('.data', 'secrets.json'));
+    expect(loadConfig({ SESSION_SECRET: SESSION }).secretsFile).toBe(join('.data', 'secrets.json'));
+    expect(loadConfig({ SESSION_SECRET: SESSION }).warnings).toHaveLength(1);
+  });
+
+  it('keeps the secrets file beside a SQLite file given in DATABASE_URL', () => {
+    expect(loadConfig({ DATABASE_URL: 'file:/var/lib/example/app.db' }).secretsFile).toBe('/var/lib/example/secrets.json');
+    expect(loadConfig({ DATABASE_URL: 'file:data/app.db' }).secretsFile).toBe(join('data', 'secrets.json'));
+    expect(loadConfig({ DATABASE_URL: 'file:app.db' }).secretsFile).toBe('secrets.json');
+  });
+
+  it.each<[string, Record<string, string>]>([
+    ['TWOFOLD_SECRET_KEY', { SESSION_SECRET: 's'.repeat(32) }],
+    ['SESSION_SECRET', { TWOFOLD_SECRET_KEY: 'ab'.repeat(32) }],
+  ])('requires %s in production (never a generated one)', (name, env) => {
+    const production = { NODE_ENV: 'production', PUBLIC_URL: 'https://app.example.com', ...env };
+    expect(() => loadConfig(production)).toThrow(ConfigError);
+    expect(() => loadConfig(production)).toThrow(new RegExp(`^${name} is required when NODE_ENV=production`));
   });
 
   it('reads every variable', () => {
@@ -82,7 +104,7 @@ describe('loadConfig', () => {
       publicUrl: 'https://app.example.com',
       warnings: [],
     });
-    expect(Buffer.from(config.secretKey).equals(Buffer.alloc(32, 7))).toBe(true);
+    expect(Buffer.from(config.secretKey!).equals(Buffer.alloc(32, 7))).toBe(true);
   });
 
   it.each([
@@ -121,7 +143,7 @@ describe('loadConfig', () => {
     ['a short session secret', { SESSION_SECRET: 'short' }, /^SESSION_SECRET must be at least 32 characters$/],
     ['a public URL that is no URL', { PUBLIC_URL: 'example.com' }, /^PUBLIC_URL must be an absolute/],
     ['a public URL that is not http(s)', { PUBLIC_URL: 'ftp://example.com' }, /^PUBLIC_URL must start with/],
-    ['production without PUBLIC_URL', { NODE_ENV: 'production' }, /^PUBLIC_URL is required when NODE_ENV=production$/],
+    ['production without PUBLIC_URL', { NODE_ENV: 'production', TWOFOLD_SECRET_KEY: HEX_KEY, SESSION_SECRET: SESSION }, /^PUBLIC_URL is required when NODE_ENV=production$/],
   ])('refuses %s, naming the variable', (_name, env, message) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(message);
@@ -142,57 +164,87 @@ describe('loadConfig', () => {
   });
 });
 
-describe('loadConfig: where twofold keeps its state', () => {
+describe('loadConfig: where accounts, sessions and twofold state live', () => {
   const base = { TWOFOLD_SECRET_KEY: HEX_KEY, SESSION_SECRET: SESSION };
+  const sqlite = (file: string) => ({ database: { kind: 'sqlite', file }, redis: undefined });
 
-  it('is in memory when neither DATABASE_URL nor REDIS_URL is set (or they are empty)', () => {
-    expect(loadConfig(base).stores).toEqual({ kind: 'memory' });
-    expect(loadConfig({ ...base, DATABASE_URL: '', REDIS_URL: ' ' }).stores).toEqual({ kind: 'memory' });
+  it('is the SQLite file .data/example.db when DATABASE_URL is not set (or empty)', () => {
+    expect(loadConfig(base).stores).toEqual(sqlite('.data/example.db'));
+    expect(loadConfig({ ...base, DATABASE_URL: '', REDIS_URL: ' ' }).stores).toEqual(sqlite('.data/example.db'));
   });
 
-  it('is PostgreSQL when DATABASE_URL is set', () => {
+  it('is another SQLite file with DATABASE_URL=file:…', () => {
+    expect(loadConfig({ ...base, DATABASE_URL: 'file:.data/other.db' }).stores).toEqual(sqlite('.data/other.db'));
+    expect(loadConfig({ ...base, DATABASE_URL: 'file:/tmp/x/app.db' }).stores).toEqual(sqlite('/tmp/x/app.db'));
+    expect(loadConfig({ ...base, DATABASE_URL: 'file:///tmp/x/app.db' }).stores).toEqual(sqlite('/tmp/x/app.db'));
+  });
+
+  it('is PostgreSQL when DATABASE_URL is postgres://…', () => {
     const url = 'postgres://postgres@127.0.0.1:5432/test';
-    expect(loadConfig({ ...base, DATABASE_URL: url }).stores).toEqual({ kind: 'postgres', url, schema: 'public' });
-    expect(loadConfig({ ...base, DATABASE_URL: url, DATABASE_SCHEMA: 'auth_2fa' }).stores).toEqual({ kind: 'postgres', url, schema: 'auth_2fa' });
-    expect(loadConfig({ ...base, DATABASE_URL: 'postgresql://h/db' }).stores.kind).toBe('postgres');
+    expect(loadConfig({ ...base, DATABASE_URL: url }).stores).toEqual({ database: { kind: 'postgres', url, schema: 'public' }, redis: undefined });
+    expect(loadConfig({ ...base, DATABASE_URL: url, DATABASE_SCHEMA: 'auth_2fa' }).stores.database).toEqual({ kind: 'postgres', url, schema: 'auth_2fa' });
+    expect(loadConfig({ ...base, DATABASE_URL: 'postgresql://h/db' }).stores.database.kind).toBe('postgres');
   });
 
-  it('is Redis when REDIS_URL is set', () => {
-    expect(loadConfig({ ...base, REDIS_URL: 'redis://127.0.0.1:6379' }).stores).toEqual({ kind: 'redis', url: 'redis://127.0.0.1:6379' });
-    expect(loadConfig({ ...base, REDIS_URL: 'rediss://cache:6380/2' }).stores.kind).toBe('redis');
+  it('is MySQL or MariaDB when DATABASE_URL is mysql://…', () => {
+    const url = 'mysql://root@127.0.0.1:3306/test';
+    expect(loadConfig({ ...base, DATABASE_URL: url }).stores).toEqual({ database: { kind: 'mysql', url }, redis: undefined });
   });
 
-  it('prefers PostgreSQL when both are set, and says REDIS_URL is ignored', () => {
-    const config = loadConfig({ ...base, DATABASE_URL: 'postgres://h/db', REDIS_URL: 'redis://h' });
-    expect(config.stores.kind).toBe('postgres');
-    expect(config.warnings.join('\n')).toMatch(/REDIS_URL is ignored/);
+  it('says DATABASE_SCHEMA is ignored outside PostgreSQL', () => {
+    expect(loadConfig({ ...base, DATABASE_SCHEMA: 'auth' }).warnings).toEqual(['DATABASE_SCHEMA is for PostgreSQL only: ignored.']);
+    expect(loadConfig({ ...base, DATABASE_URL: 'mysql://h/db', DATABASE_SCHEMA: 'auth' }).warnings).toEqual(['DATABASE_SCHEMA is for PostgreSQL only: ignored.']);
+  });
+
+  it('puts twofold state and sessions in Redis with REDIS_URL, the accounts staying in the database', () => {
+    expect(loadConfig({ ...base, REDIS_URL: 'redis://127.0.0.1:6379' }).stores).toEqual({
+      database: { kind: 'sqlite', file: '.data/example.db' },
+      redis: 'redis://127.0.0.1:6379',
+    });
+    const both = loadConfig({ ...base, DATABASE_URL: 'postgres://h/db', REDIS_URL: 'rediss://cache:6380/2' });
+    expect(both.stores).toEqual({ database: { kind: 'postgres', url: 'postgres://h/db', schema: 'public' }, redis: 'rediss://cache:6380/2' });
+    expect(both.warnings).toEqual([]);
   });
 
   it.each<[Record<string, string>, RegExp]>([
-    [{ DATABASE_URL: 'mysql://h/db' }, /DATABASE_URL must start with postgres:\/\//],
-    [{ DATABASE_URL: 'not a url' }, /DATABASE_URL must be a URL/],
+    [{ DATABASE_URL: 'sqlite://h/db' }, /^DATABASE_URL must be file:path \(SQLite\), postgres:\/\/… \(PostgreSQL\) or mysql:\/\/… \(MySQL, MariaDB\)$/],
+    [{ DATABASE_URL: 'not a url' }, /^DATABASE_URL must be file:path/],
+    [{ DATABASE_URL: 'file:' }, /^DATABASE_URL=file:… needs the path of a database file/],
+    [{ DATABASE_URL: 'file::memory:' }, /^DATABASE_URL=file:… needs the path of a database file/],
+    [{ DATABASE_URL: 'file:.data/' }, /^DATABASE_URL=file:… needs the path of a database file/],
+    [{ DATABASE_URL: 'file:app.db?mode=ro' }, /^DATABASE_URL=file:… takes a plain file path/],
     [{ REDIS_URL: 'http://h' }, /REDIS_URL must start with redis:\/\//],
     [{ DATABASE_URL: 'postgres://h/db', DATABASE_SCHEMA: 'Auth; DROP' }, /DATABASE_SCHEMA must be a lower-case SQL identifier/],
   ])('refuses %j', (env, message) => {
+    expect(() => loadConfig({ ...base, ...env })).toThrow(ConfigError);
     expect(() => loadConfig({ ...base, ...env })).toThrow(message);
   });
 
-  it.each([{ DATABASE_URL: 'postgres://h/db' }, { REDIS_URL: 'redis://h' }])(
-    'requires TWOFOLD_SECRET_KEY with a shared store (%j): a random key would make every stored record unreadable',
+  it.each([{ DATABASE_URL: 'postgres://h/db' }, { DATABASE_URL: 'mysql://h/db' }, { REDIS_URL: 'redis://h' }])(
+    'with a shared engine (%j) in development, the secrets come from .data/secrets.json and the warnings say every app server needs the same',
     (env) => {
-      expect(() => loadConfig({ SESSION_SECRET: SESSION, ...env })).toThrow(ConfigError);
-      expect(() => loadConfig({ SESSION_SECRET: SESSION, ...env })).toThrow(/TWOFOLD_SECRET_KEY is required/);
+      const config = loadConfig(env);
+      expect(config.secretsFile).toBe(join('.data', 'secrets.json'));
+      expect(config.warnings).toHaveLength(2);
+      for (const warning of config.warnings) expect(warning).toMatch(/Every app server sharing the database needs the same value\.$/);
     },
   );
 
   it('never puts a database password into its error message', () => {
     let message = '';
     try {
-      loadConfig({ SESSION_SECRET: SESSION, DATABASE_URL: 'postgres://user:hunter2-secret@h/db' });
+      loadConfig({ NODE_ENV: 'production', PUBLIC_URL: 'https://a.example', SESSION_SECRET: SESSION, DATABASE_URL: 'postgres://user:hunter2-secret@h/db' });
     } catch (error) {
       message = (error as Error).message;
     }
     expect(message).toMatch(/TWOFOLD_SECRET_KEY/);
+    expect(message).not.toContain('hunter2');
+    try {
+      loadConfig({ ...base, DATABASE_URL: 'mongodb://user:hunter2-secret@h/db' });
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).toMatch(/^DATABASE_URL must be/);
     expect(message).not.toContain('hunter2');
   });
 });

@@ -83,7 +83,7 @@ describe('GET and POST /login/recover', () => {
     expect(notice?.text).toContain(`It can be completed after ${formatTime(requestedAt + DELAY)}`);
     expect(notice?.text).toContain('sign in with your authenticator app or a recovery code, which cancels the recovery');
     expect(notice?.text).not.toContain('token=');
-    const status = await server.mfa.status(server.accounts.byUsername(user.username)!.id);
+    const status = await server.mfa.status((await server.accounts.byUsername(user.username))!.id);
     expect(status.pendingEmailRecovery?.notBefore).toBe(requestedAt + DELAY);
   });
 
@@ -103,7 +103,7 @@ describe('GET /login/recover/complete', () => {
     const reply = await client().get(path);
     expect(reply.status).toBe(400);
     expect(textOf(reply.body)).toContain(`This recovery link does not work yet. It works from ${formatTime(requestedAt + DELAY)} (in 20 seconds).`);
-    expect((await server.mfa.status(server.accounts.byUsername(user.username)!.id)).state).toBe('enabled');
+    expect((await server.mfa.status((await server.accounts.byUsername(user.username))!.id)).state).toBe('enabled');
   });
 
   it('after the wait: removes MFA; the user logs in with the password alone and can set it up again', async () => {
@@ -116,7 +116,7 @@ describe('GET /login/recover/complete', () => {
     expect(text).toContain('Two-factor authentication was removed from your account.');
     expect(text).toContain('Sign in with your password, then set up two-factor authentication again');
     expect(reply.body).toContain('href="/login"');
-    expect((await server.mfa.status(server.accounts.byUsername(user.username)!.id)).state).toBe('registered');
+    expect((await server.mfa.status((await server.accounts.byUsername(user.username))!.id)).state).toBe('registered');
     expect(mailOf(user).map((e) => e.subject)).toContain('Two-factor authentication removed by email recovery');
 
     const c = client();
@@ -151,7 +151,7 @@ describe('GET /login/recover/complete', () => {
     const reply = await client().get(path);
     expect(reply.status).toBe(400);
     expect(textOf(reply.body)).toContain('This recovery was cancelled.');
-    expect((await server.mfa.status(server.accounts.byUsername(user.username)!.id)).state).toBe('enabled');
+    expect((await server.mfa.status((await server.accounts.byUsername(user.username))!.id)).state).toBe('enabled');
   });
 
   it('cancelled from the account page, which shows the pending recovery', async () => {
@@ -205,7 +205,7 @@ describe('GET /login/recover/complete', () => {
     const reply = await client().get(change(path));
     expect(reply.status).toBe(400);
     expect(textOf(reply.body)).toContain('This recovery link is not valid.');
-    expect((await server.mfa.status(server.accounts.byUsername(user.username)!.id)).state).toBe('enabled');
+    expect((await server.mfa.status((await server.accounts.byUsername(user.username))!.id)).state).toBe('enabled');
   });
 
   it('builds the link from the configured public URL, not from the Host header', async () => {

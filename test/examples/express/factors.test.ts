@@ -32,8 +32,8 @@ import {
 
 const { server, client } = sharedServer();
 
-function userId(user: { username: string }): string {
-  return server.accounts.byUsername(user.username)!.id;
+async function userId(user: { username: string }): Promise<string> {
+  return (await server.accounts.byUsername(user.username))!.id;
 }
 
 /** A user with an authenticator app and a key named "Blue key" (added after a step-up with a code); signed in on `c`. */
@@ -153,7 +153,7 @@ describe('removing a factor needs a step-up', () => {
     // twofold killed the grant (a factor change); the app dropped it: the next change asks again.
     expect(toStepUp(await c.get('/mfa/disable'))).toBe(true);
     // MFA stays on, with the app.
-    expect((await server.mfa.status(userId(user))).state).toBe('enabled');
+    expect((await server.mfa.status(await userId(user))).state).toBe('enabled');
   });
 
   it('removing the last factor (after a step-up with that key) turns MFA off; this session stays, others end', async () => {
@@ -170,7 +170,7 @@ describe('removing a factor needs a step-up', () => {
     const account = await followText(c, reply);
     expect(account).toContain('"My key" was removed. Two-factor authentication is off.');
     expect(account).toContain('Two-factor authentication Off');
-    expect((await server.mfa.status(userId(user))).state).toBe('registered');
+    expect((await server.mfa.status(await userId(user))).state).toBe('registered');
     expect((await laptop.get('/account')).location).toBe('/login');
     expect((await submitPassword(client(), user)).location).toBe('/account');
   });
@@ -201,7 +201,7 @@ describe('adding a factor when the user already holds one needs a step-up', () =
     expect(reply.location).toBe('/account');
     expect(await followText(c, reply)).toContain('Your authenticator app was added.');
     expect((await factorsOf(server, user)).map((f) => f.kind)).toEqual(['webauthn', 'totp']);
-    const status = await server.mfa.status(userId(user));
+    const status = await server.mfa.status(await userId(user));
     expect(status).toMatchObject({ state: 'enabled', recoveryCodesRemaining: 10, recoveryCodesUnrevealed: false, methods: ['webauthn', 'totp', 'recovery_code'] });
 
     // The code page now shows both.
@@ -222,7 +222,7 @@ describe('adding a factor when the user already holds one needs a step-up', () =
     expect(await followText(c, reply)).toContain('"Spare key" was added. It can now be used to sign in.');
     expect((await factorsOf(server, user)).map((f) => f.label)).toEqual(['My key', 'Spare key']);
     // The recovery codes were not replaced.
-    expect((await server.mfa.status(userId(user))).recoveryCodesUnrevealed).toBe(false);
+    expect((await server.mfa.status(await userId(user))).recoveryCodesUnrevealed).toBe(false);
     expect((await loginWithKey(server, client(), user, second)).location).toBe('/account');
   });
 

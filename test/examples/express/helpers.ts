@@ -28,10 +28,10 @@ export const HOUR = 60 * MINUTE;
 
 /** 2025-01-01T09:00:05Z: five seconds into a 30 s TOTP step. */
 export const T0 = Date.UTC(2025, 0, 1, 9, 0, 5);
-export const KEY = '42'.repeat(32);
+export const KEY = `hex:${'42'.repeat(32)}`;
 export const SESSION_SECRET = 'test-session-secret-'.repeat(3);
-/** scrypt cheap enough for tests (the default costs ~128 MiB and a few hundred ms per hash). */
-export const FAST_SCRYPT = { N: 1024, r: 8, p: 1 };
+/** Argon2id cheap enough for tests (the default costs 19 MiB and tens of ms per hash). */
+export const FAST_ARGON2 = { memoryCost: 512, timeCost: 1, parallelism: 1 };
 export const PASSWORD = 'correct horse battery';
 
 /** A clock moved only by the test. */
@@ -52,8 +52,9 @@ export interface TestServer extends ExampleApp {
 }
 
 /**
- * createApp with test defaults (fake clock, fast scrypt, a limit high enough
- * not to interfere), listening on port 0 of 127.0.0.1 through
+ * createApp with test defaults (fake clock, fast Argon2id, a limit high enough
+ * not to interfere; accounts, sessions and twofold's state in memory unless
+ * `options` says otherwise), listening on port 0 of 127.0.0.1 through
  * `ExampleApp.listen`, as server.ts does: without a `publicUrl`, emailed
  * links point at `http://localhost:<port>`.
  */
@@ -63,7 +64,7 @@ export async function startServer(options: Partial<CreateAppOptions> = {}): Prom
     secretKey: KEY,
     sessionSecret: SESSION_SECRET,
     now: clock.now,
-    scryptCost: FAST_SCRYPT,
+    passwordCost: FAST_ARGON2,
     rateLimit: { windowMs: MINUTE, limit: 10_000 },
     ...options,
   });
@@ -619,6 +620,6 @@ export function loginWithKey(server: TestServer, client: Client, user: TestUser,
 }
 
 /** The signed-in user's factors as twofold lists them. */
-export function factorsOf(server: TestServer, user: { username: string }) {
-  return server.mfa.listFactors(server.accounts.byUsername(user.username)!.id);
+export async function factorsOf(server: TestServer, user: { username: string }) {
+  return server.mfa.listFactors((await server.accounts.byUsername(user.username))!.id);
 }

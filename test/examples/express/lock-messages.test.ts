@@ -33,7 +33,7 @@ function expectNoRecoveryUnlock(...texts: string[]): void {
   for (const text of texts) expect(text).not.toMatch(RECOVERY_ENDS_LOCK);
 }
 
-const idOf = (username: string) => server.accounts.byUsername(username)!.id;
+const idOf = async (username: string) => (await server.accounts.byUsername(username))!.id;
 
 describe('issue 8 point 4: lock messages say what really ends each lock', () => {
   it('point 4: a temporary lock (cause failures) says it ends by itself at retryAt: code page, login, account page, email', async () => {
@@ -66,7 +66,7 @@ describe('issue 8 point 4: lock messages say what really ends each lock', () => 
     const user = await signupAndEnroll(server, owner);
     const last = await lockByFailureLimit(server, user);
     expect(last.status).toBe(429);
-    expect(await server.mfa.status(idOf(user.username))).toMatchObject({ state: 'locked', lockedUntil: null, lockCause: 'failure_limit' });
+    expect(await server.mfa.status(await idOf(user.username))).toMatchObject({ state: 'locked', lockedUntil: null, lockCause: 'failure_limit' });
 
     const codePage = textOf(last.body);
     const login = textOf((await submitPassword(client(), user)).body);
@@ -89,7 +89,7 @@ describe('issue 8 point 4: lock messages say what really ends each lock', () => 
   it('point 4: a manual lock (support) says only support ends it: not a reset, not email recovery', async () => {
     const owner = client();
     const user = await signupAndEnroll(server, owner);
-    await server.mfa.lock(idOf(user.username), { reason: 'suspected takeover' });
+    await server.mfa.lock(await idOf(user.username), { reason: 'suspected takeover' });
 
     const login = await submitPassword(client(), user);
     expect(login.status).toBe(429);
@@ -116,7 +116,7 @@ describe('issue 8 point 4: lock messages say what really ends each lock', () => 
     const late = client();
     await submitPassword(late, user);
 
-    await server.mfa.lock(idOf(user.username));
+    await server.mfa.lock(await idOf(user.username));
     const cancelled = lastEmail(server, user, 'Email recovery cancelled').text;
     expect(cancelled).toContain('because your account was locked');
 
@@ -129,7 +129,7 @@ describe('issue 8 point 4: lock messages say what really ends each lock', () => 
     const page = textOf((await client().get(link.pathname + link.search)).body);
     expect(page).toContain('This recovery was cancelled.');
     expect(page).toContain('or the account was locked');
-    expect((await server.mfa.status(idOf(user.username))).state).toBe('locked');
+    expect((await server.mfa.status(await idOf(user.username))).state).toBe('locked');
     expectNoRecoveryUnlock(cancelled, refusal, page);
   });
 

@@ -50,7 +50,7 @@ describe('the password step of a user with MFA', () => {
     // No `webauthn` request options: this user holds no security key.
     expect(Object.keys(pending).sort()).toEqual(['challenge', 'expiresAt', 'methods', 'userId']);
     expect(pending.methods).toEqual(['totp', 'recovery_code']);
-    expect(pending.userId).toBe(server.accounts.byUsername(user.username)!.id);
+    expect(pending.userId).toBe((await server.accounts.byUsername(user.username))!.id);
     expect((await c.get('/')).body).not.toContain(user.username);
   });
 

@@ -40,7 +40,7 @@ function scan(qrDataUrl: string): string {
 }
 
 async function mfaState(username: string): Promise<string> {
-  return (await server.mfa.status(server.accounts.byUsername(username)!.id)).state;
+  return (await server.mfa.status((await server.accounts.byUsername(username))!.id)).state;
 }
 
 describe('GET /mfa/setup', () => {
@@ -75,33 +75,30 @@ describe('GET /mfa/setup', () => {
     expect(account).toContain('Two-factor authentication On');
   });
 
-  it('after a wrong code shows the error and a new QR code, which is the one checked next', async () => {
+  it('after a wrong code shows the error and the SAME QR code, whose next code works (issue 14.1)', async () => {
     const c = client();
     const first = await openSetup(c, await signup(c));
     const old = setupOf(first.body);
     const wrong = await c.post('/mfa/setup', { _csrf: csrfOf(first.body, '/mfa/setup'), code: wrongCode(server, old.secret) });
     expect(wrong.status).toBe(400);
     expect(textOf(wrong.body)).toContain('That code did not match.');
-    expect(textOf(wrong.body)).toContain('We made a new QR code');
-    const fresh = setupOf(wrong.body);
-    expect(fresh.secret).not.toBe(old.secret);
-    expect(parseOtpauthUri(scan(fresh.qrDataUrl)).secret).toBe(fresh.secret);
-
-    // The old secret no longer works; the new one does.
+    expect(textOf(wrong.body)).toContain('try again');
+    const again = setupOf(wrong.body);
+    expect(again.secret).toBe(old.secret);
+    expect(parseOtpauthUri(scan(again.qrDataUrl)).secret).toBe(old.secret);
+    // The entry already scanned stays right.
     const csrf = csrfOf(wrong.body, '/mfa/setup');
-    const stale = await c.post('/mfa/setup', { _csrf: csrf, code: codeNow(server, old.secret) });
-    expect(stale.status).toBe(400);
-    const current = setupOf(stale.body);
-    expect((await c.post('/mfa/setup', { _csrf: csrf, code: codeNow(server, current.secret) })).location).toBe('/mfa/recovery-codes');
+    expect((await c.post('/mfa/setup', { _csrf: csrf, code: codeNow(server, old.secret) })).location).toBe('/mfa/recovery-codes');
   });
 
-  it('a malformed code and an expired setup show a new QR code with a message', async () => {
+  it('a malformed code shows the same QR code again; an expired setup a new one, with a message', async () => {
     const c = client();
     const page = await openSetup(c, await signup(c));
     const malformed = await c.post('/mfa/setup', { _csrf: csrfOf(page.body), code: 'abc' });
     expect(malformed.status).toBe(400);
-    expect(textOf(malformed.body)).toContain('Enter the 6-digit code your app shows.');
+    expect(textOf(malformed.body)).toContain('Enter the 6-digit code your app shows');
     const { secret } = setupOf(malformed.body);
+    expect(secret).toBe(setupOf(page.body).secret);
     server.clock.advance(11 * 60_000);
     // The password confirmation (5 minutes) ran out before the setup (10 minutes): confirm again, then post the old code.
     expect((await c.post('/mfa/setup/password', { _csrf: csrfOf(page.body), password: PASSWORD })).location).toBe('/mfa/setup');
@@ -210,7 +207,7 @@ describe('new recovery codes, after a step-up', () => {
     expect(page.location).toBe('/mfa/step-up?return=%2Fmfa%2Frecovery-codes%2Fregenerate');
     const post = await c.post('/mfa/recovery-codes/regenerate', { _csrf: csrfOf(account.body), code: nextCode(server, user.secret) });
     expect(post.location).toBe('/mfa/step-up?return=%2Fmfa%2Frecovery-codes%2Fregenerate');
-    const status = await server.mfa.status(server.accounts.byUsername(user.username)!.id);
+    const status = await server.mfa.status((await server.accounts.byUsername(user.username))!.id);
     expect(status).toMatchObject({ recoveryCodesRemaining: 10, recoveryCodesUnrevealed: false });
   });
 
@@ -356,8 +353,8 @@ describe('the signed-in session', () => {
     await loginWithCode(server, c, user);
     await c.get('/account');
     const data = await sessionOf(server, c);
-    expect(data?.userId).toBe(server.accounts.byUsername(user.username)!.id);
-    expect(data?.generation).toBe(server.accounts.byUsername(user.username)!.sessionGeneration);
+    expect(data?.userId).toBe((await server.accounts.byUsername(user.username))!.id);
+    expect(data?.generation).toBe((await server.accounts.byUsername(user.username))!.sessionGeneration);
     expect(data?.pendingMfa).toBeUndefined();
   });
 

@@ -33,7 +33,7 @@ import {
 
 const { server, client } = sharedServer();
 const NEW_PASSWORD = 'a brand new passphrase';
-const idOf = (user: TestUser) => server.accounts.byUsername(user.username)!.id;
+const idOf = async (user: TestUser) => (await server.accounts.byUsername(user.username))!.id;
 const mailOf = (user: TestUser) => server.outbox.to(`${user.username}@example.test`);
 
 /** Ask for a reset link as `login` (username or email) and return the emailed link's path and query. */
@@ -73,17 +73,17 @@ describe('issue 8 point 6: a lock by the failure limit proves the password is kn
     const owner = client();
     const user = await signupAndEnroll(server, owner);
     await lockByFailureLimit(server, user);
-    expect((await server.mfa.status(idOf(user))).lockCause).toBe('failure_limit');
-    const generation = server.accounts.byId(idOf(user))!.sessionGeneration;
+    expect((await server.mfa.status(await idOf(user))).lockCause).toBe('failure_limit');
+    const generation = (await server.accounts.byId(await idOf(user)))!.sessionGeneration;
 
     const c = client();
     const reply = await completeReset(await requestReset(user), NEW_PASSWORD, c);
     expect(reply).toMatchObject({ status: 303, location: '/login' });
     expect(await followText(c, reply)).toContain('The lock on your account has ended.');
-    const status = await server.mfa.status(idOf(user));
+    const status = await server.mfa.status(await idOf(user));
     expect(status.state).toBe('enabled');
     expect(status.lockCause).toBeUndefined();
-    expect(server.accounts.byId(idOf(user))!.sessionGeneration).toBe(generation + 1);
+    expect((await server.accounts.byId(await idOf(user)))!.sessionGeneration).toBe(generation + 1);
     expect((await owner.get('/account')).location).toBe('/login');
 
     const changed = lastEmail(server, user, 'Your password was changed').text;
@@ -101,21 +101,21 @@ describe('issue 8 point 6: a lock by the failure limit proves the password is kn
     await submitPassword(c, user);
     const csrf = await c.csrf('/login/mfa');
     for (let i = 0; i < 5; i++) await c.post('/login/mfa', { _csrf: csrf, code: wrongCode(server, user.secret) });
-    expect((await server.mfa.status(idOf(user))).lockCause).toBe('failures');
+    expect((await server.mfa.status(await idOf(user))).lockCause).toBe('failures');
     const browser = client();
     const reply = await completeReset(await requestReset(user), NEW_PASSWORD, browser);
     expect(await followText(browser, reply)).toContain('The lock on your account has ended.');
-    expect((await server.mfa.status(idOf(user))).state).toBe('enabled');
+    expect((await server.mfa.status(await idOf(user))).state).toBe('enabled');
   });
 
   it('point 6: the reset NEVER ends a manual lock (support), and says so', async () => {
     const user = await signupAndEnroll(server, client());
-    await server.mfa.lock(idOf(user), { reason: 'suspected takeover' });
+    await server.mfa.lock(await idOf(user), { reason: 'suspected takeover' });
     const c = client();
     const reply = await completeReset(await requestReset(user), NEW_PASSWORD, c);
     expect(reply.location).toBe('/login');
     expect(await followText(c, reply)).toContain('Your account stays locked by support: only support can unlock it.');
-    expect(await server.mfa.status(idOf(user))).toMatchObject({ state: 'locked', lockCause: 'manual' });
+    expect(await server.mfa.status(await idOf(user))).toMatchObject({ state: 'locked', lockCause: 'manual' });
     expect(lastEmail(server, user, 'Your password was changed').text).toContain('Your account stays locked by support');
     // The password did change.
     expect(await server.accounts.checkPassword(user.username, NEW_PASSWORD)).not.toBeNull();
@@ -190,8 +190,9 @@ describe('issue 8 point 6: "forgot your password?" by emailed link', () => {
   it('point 6: only a SHA-256 hash of the token is kept in the accounts module', async () => {
     const user = await signup(client());
     const token = new URL(await requestReset(user), 'http://x').searchParams.get('token')!;
-    const stored = server.accounts.byId(idOf(user)) as unknown as { reset: { tokenHash: Buffer; expiresAt: number } };
-    expect(stored.reset.tokenHash.equals(createHash('sha256').update(token).digest())).toBe(true);
+    const stored = (await server.accounts.store.byId(await idOf(user)))!;
+    expect(stored.resetTokenHash).toBe(createHash('sha256').update(token).digest('hex'));
+    expect(stored.resetExpiresAt).toBe(server.clock.ms + HOUR);
     expect(JSON.stringify(stored)).not.toContain(token);
   });
 

@@ -63,8 +63,8 @@ beforeAll(() => {
   server.clock.ms = Date.now();
 });
 
-const idOf = (user: TestUser, s: TestServer = server) => s.accounts.byUsername(user.username)!.id;
-const devicesOf = (user: TestUser, s: TestServer = server) => s.mfa.listDevices(idOf(user, s));
+const idOf = async (user: TestUser, s: TestServer = server) => (await s.accounts.byUsername(user.username))!.id;
+const devicesOf = async (user: TestUser, s: TestServer = server) => s.mfa.listDevices(await idOf(user, s));
 /** A browser with a User-Agent of its own. */
 const browser = (userAgent = FIREFOX_LINUX) => new Client(server.baseUrl, { 'user-agent': userAgent });
 
@@ -227,7 +227,7 @@ describe('issue 10: "Remember this browser" on the second-factor page', () => {
     await submitPassword(thief, user);
     const csrf = await thief.csrf('/login/mfa');
     for (let i = 0; i < 5; i++) await thief.post('/login/mfa', { _csrf: csrf, code: wrongCode(server, user.secret) });
-    const { lockedUntil } = await server.mfa.status(idOf(user));
+    const { lockedUntil } = await server.mfa.status(await idOf(user));
     expect(lockedUntil).toBeGreaterThan(server.clock.ms);
 
     const reply = await submitPassword(owner, user);

@@ -32,8 +32,8 @@ import type { PublicKeyCredentialCreationOptionsJSON, PublicKeyCredentialRequest
 
 const { server, client } = sharedServer();
 
-function userId(s: TestServer, user: { username: string }): string {
-  return s.accounts.byUsername(user.username)!.id;
+async function userId(s: TestServer, user: { username: string }): Promise<string> {
+  return (await s.accounts.byUsername(user.username))!.id;
 }
 
 /** The CSP of a reply as a map of directive → value. */
@@ -75,7 +75,7 @@ describe('a first security key turns MFA on by itself', () => {
     // The two same-origin scripts that run the ceremony, and no inline script.
     expect(page.body).toContain('<script src="/assets/simplewebauthn-browser.js" defer></script>');
     expect(page.body).toContain('<script src="/webauthn.js" defer></script>');
-    expect((await server.mfa.status(userId(server, user))).state).toBe('enrolling');
+    expect((await server.mfa.status(await userId(server, user))).state).toBe('enrolling');
   });
 
   it('the key turns MFA on: recovery codes shown once, the key listed, the owner emailed, other sessions signed out', async () => {
@@ -92,7 +92,7 @@ describe('a first security key turns MFA on by itself', () => {
     expect(recoveryCodesOf(codes.body).codes).toHaveLength(10);
     expect(textOf((await c.get('/mfa/recovery-codes')).body)).toContain('Your recovery codes were already shown once');
 
-    const status = await server.mfa.status(userId(server, user));
+    const status = await server.mfa.status(await userId(server, user));
     expect(status).toMatchObject({ state: 'enabled', methods: ['webauthn', 'recovery_code'], attention: ['single_factor'] });
     const [factor] = await factorsOf(server, user);
     expect(factor).toMatchObject({ kind: 'webauthn', label: 'Blue key', lastUsedAt: null, backedUp: false });
@@ -142,7 +142,7 @@ describe('a first security key turns MFA on by itself', () => {
     expect(keyOptionsOf<PublicKeyCredentialCreationOptionsJSON>(reply.body, '/mfa/keys').challenge).toMatch(/^[A-Za-z0-9_-]{43}$/);
     expect(reply.body).toMatch(/<input id="key-name" name="name" value="Evil"/);
     expect(await factorsOf(server, user)).toEqual([]);
-    expect((await server.mfa.status(userId(server, user))).state).not.toBe('enabled');
+    expect((await server.mfa.status(await userId(server, user))).state).not.toBe('enabled');
   });
 
   it('refuses a form without an answer (no JavaScript), and a bad name, with a message', async () => {
@@ -171,7 +171,7 @@ describe('a first security key turns MFA on by itself', () => {
     expect(reply.status).toBe(200);
     expect(textOf(reply.body)).toContain('You followed a link from another site to add a security key or passkey.');
     expect(reply.body).not.toContain('data-options');
-    expect((await server.mfa.status(userId(server, user))).state).toBe('registered');
+    expect((await server.mfa.status(await userId(server, user))).state).toBe('registered');
   });
 });
 
@@ -206,7 +206,7 @@ describe('logging in with a security key', () => {
     expect(reply.location).toBe('/account');
     expect(reply.setCookies).toHaveLength(1);
     const data = await sessionOf(server, c);
-    expect(data?.userId).toBe(userId(server, user));
+    expect(data?.userId).toBe(await userId(server, user));
     expect(data?.pendingMfa).toBeUndefined();
     expect((await factorsOf(server, user))[0]!.lastUsedAt).toBe(server.clock.ms);
     expect(textOf((await c.get('/account')).body)).toContain(`Signed in as ${user.username}`);
@@ -284,7 +284,7 @@ describe('logging in with a security key', () => {
     }
     expect(reply.status).toBe(429);
     expect(textOf(reply.body)).toContain('Too many wrong codes: your account is locked until');
-    expect((await server.mfa.status(userId(server, user))).state).toBe('locked');
+    expect((await server.mfa.status(await userId(server, user))).state).toBe('locked');
   });
 
   it('a signature counter that goes back is refused and the owner is told the key may be cloned', async () => {

@@ -137,7 +137,7 @@ describe('CSRF', () => {
     expect((await openWithStepUp(server, c, '/mfa/disable', withCode(server, user))).status).toBe(200);
     const reply = await c.post('/mfa/disable', {});
     expect(reply.status).toBe(403);
-    expect((await server.mfa.status(server.accounts.byUsername(user.username)!.id)).state).toBe('enabled');
+    expect((await server.mfa.status((await server.accounts.byUsername(user.username))!.id)).state).toBe('enabled');
   });
 
   it('a JSON body is refused too', async () => {
@@ -354,7 +354,7 @@ describe('state-changing GET pages refuse cross-site navigations (SameSite=Lax s
   it('GET /mfa/setup and /mfa/recovery-codes from another site change nothing; from our own pages they work', async () => {
     const c = client();
     const user = await signup(c);
-    const id = server.accounts.byUsername(user.username)!.id;
+    const id = (await server.accounts.byUsername(user.username))!.id;
 
     const refused = await crossSite(c).get('/mfa/setup');
     expect(refused.status).toBe(200);

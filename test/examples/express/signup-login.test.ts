@@ -27,7 +27,7 @@ describe('signup', () => {
     const account = await c.get('/account');
     expect(account.status).toBe(200);
     expect(textOf(account.body)).toContain(`Signed in as ${username}`);
-    expect(server.accounts.byUsername(username)?.email).toBe(`${username}@example.test`);
+    expect((await server.accounts.byUsername(username))?.email).toBe(`${username}@example.test`);
   });
 
   it.each([
@@ -66,17 +66,23 @@ describe('signup', () => {
     expect(textOf(again.body)).toContain('That username is taken.');
     const upper = uniqueName('Mixed').toUpperCase();
     await signup(client(), { username: upper });
-    expect(server.accounts.byUsername(upper)?.username).toBe(upper.toLowerCase());
+    expect((await server.accounts.byUsername(upper))?.username).toBe(upper.toLowerCase());
   });
 
-  it('never stores the password, only a salted scrypt hash (two users, same password, different hashes)', async () => {
+  it('never stores the password, only a salted Argon2id hash (two users, same password, different salts and hashes)', async () => {
     const a = await signup(client());
     const b = await signup(client());
-    const hashA = (server.accounts.byUsername(a.username) as unknown as { password: { hash: Buffer; salt: Buffer } }).password;
-    const hashB = (server.accounts.byUsername(b.username) as unknown as { password: { hash: Buffer; salt: Buffer } }).password;
-    expect(hashA.salt.equals(hashB.salt)).toBe(false);
-    expect(hashA.hash.equals(hashB.hash)).toBe(false);
-    expect(JSON.stringify(server.accounts.byUsername(a.username))).not.toContain(PASSWORD);
+    const rowA = (await server.accounts.store.byUsername(a.username))!;
+    const rowB = (await server.accounts.store.byUsername(b.username))!;
+    const partsA = rowA.passwordHash.split('$');
+    const partsB = rowB.passwordHash.split('$');
+    // ['', 'argon2id', 'v=19', 'm=…,t=…,p=…', salt, hash]
+    expect(partsA.slice(0, 4)).toEqual(['', 'argon2id', 'v=19', 'm=512,t=1,p=1']);
+    expect(partsA[4]).not.toBe(partsB[4]);
+    expect(partsA[5]).not.toBe(partsB[5]);
+    expect(JSON.stringify(rowA)).not.toContain(PASSWORD);
+    // What the routes get has no hash at all.
+    expect(Object.keys((await server.accounts.byUsername(a.username))!).sort()).toEqual(['email', 'id', 'sessionGeneration', 'username']);
   });
 });
 

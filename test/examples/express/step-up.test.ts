@@ -79,7 +79,7 @@ describe('the step-up page', () => {
     expect(stepUp.expiresAt).toBe(server.clock.ms + 10 * MINUTE);
     expect(stepUp.grant).toEqual(expect.any(String));
     expect(data!.pendingStepUp).toBeUndefined();
-    expect(data!.userId).toBe(server.accounts.byUsername(user.username)!.id);
+    expect(data!.userId).toBe((await server.accounts.byUsername(user.username))!.id);
     const confirm = await c.get('/mfa/disable');
     expect(confirm.status).toBe(200);
     expect(confirm.body).not.toContain(stepUp.grant);
@@ -150,7 +150,7 @@ describe('the grant dies', () => {
     const post = await c.post('/mfa/disable', { _csrf: csrf });
     expect(post.location).toBe('/mfa/step-up?return=%2Fmfa%2Fdisable');
     expect((await sessionOf(server, c))!.stepUp).toBeUndefined();
-    expect((await server.mfa.status(server.accounts.byUsername(user.username)!.id)).state).toBe('enabled');
+    expect((await server.mfa.status((await server.accounts.byUsername(user.username))!.id)).state).toBe('enabled');
     expect(textOf((await c.get('/account')).body)).not.toContain('You confirmed your second factor');
   });
 
@@ -171,7 +171,7 @@ describe('the grant dies', () => {
     expect((await sessionOf(server, phone))!.stepUp).toBeUndefined();
     const page = await phone.get(reply.location!);
     expect(textOf(page.body)).toContain('Please confirm your second factor again.');
-    expect((await server.mfa.status(server.accounts.byUsername(user.username)!.id)).state).toBe('enabled');
+    expect((await server.mfa.status((await server.accounts.byUsername(user.username))!.id)).state).toBe('enabled');
     // Stepping up again works, and so does the change.
     expect((await answerStepUp(server, phone, page, { code: nextCode(server, user.secret) })).location).toBe('/mfa/disable');
   });
