@@ -11,6 +11,7 @@ import { lengthPrefixed } from '../length-prefixed.ts';
 import { assertUserId, type ServiceContext } from './context.ts';
 import { forgetAllEvents } from './devices.ts';
 import type { MfaEvent } from './events.ts';
+import type { MfaRecord } from '../stores/types.ts';
 import { activeLock, lockedResult } from './lock.ts';
 import { clearLock, isEnabled, resetFactors } from './record.ts';
 import type { CancelEmailRecoveryResult, CompleteEmailRecoveryResult, RequestEmailRecoveryResult } from './results.ts';
@@ -20,6 +21,25 @@ const EMAIL_TOKEN = /^[A-Za-z0-9_-]{43}$/;
 /** Keyed hash of an emailed token, bound to the user; the token itself is never stored. */
 function tokenHash(key: HmacKey, userId: string, token: string): string {
   return createHmac('sha256', key).update(lengthPrefixed([userId])).update(token).digest('hex');
+}
+
+/**
+ * The rule that makes the wait worth it: a successful second factor (a
+ * login or a step-up) proves the real owner is here, so a pending email
+ * recovery is cancelled and the owner told. (A remembered device does not:
+ * an owner who lost the phone may still hold a remembered browser.)
+ */
+export function cancelOnPossession(
+  record: MfaRecord,
+  userId: string,
+  now: number,
+  cause: 'mfa_login' | 'step_up',
+  events: MfaEvent[],
+): MfaRecord['emailRecovery'] {
+  const pending = record.emailRecovery;
+  if (pending?.status !== 'pending' || pending.expiresAt <= now) return pending;
+  events.push({ type: 'email_recovery.cancelled', userId, at: now, cause });
+  return { ...pending, status: 'cancelled' };
 }
 
 /** `MfaService.requestEmailRecovery`. */

@@ -8,6 +8,7 @@ import { MfaError } from '../errors.ts';
 import { openChallenge } from './challenge.ts';
 import { assertUserId, type ServiceContext } from './context.ts';
 import type { MfaEvent } from './events.ts';
+import { cancelOnPossession } from './email-recovery.ts';
 import { checkDeviceToken, deviceIdOf, deviceLabel, newDeviceToken, rememberDevice, rotateDevice } from './devices.ts';
 import { activeLock, lockedResult } from './lock.ts';
 import { issueChallenge, spendChallenge } from './mfa-challenge.ts';
@@ -95,14 +96,9 @@ export async function verifyLogin(ctx: ServiceContext, challenge: string, proof:
         record = remembered.record;
         device = { id: fresh.id, token: fresh.token, expiresAt: remembered.expiresAt };
       }
-      // The real owner just proved possession: a pending email recovery is cancelled.
-      let emailRecovery = record.emailRecovery;
-      if (emailRecovery?.status === 'pending' && emailRecovery.expiresAt > now) {
-        emailRecovery = { ...emailRecovery, status: 'cancelled' };
-        events.push({ type: 'email_recovery.cancelled', userId, at: now, cause: 'mfa_login' });
-      }
+      const emailRecovery = cancelOnPossession(record, userId, now, 'mfa_login', events);
       return {
-        write: { ...record, emailRecovery, ...spendChallenge(record, claims, now) },
+        write: { ...record, emailRecovery, ...spendChallenge(ctx, record, claims, now) },
         // withProof never hands a step-up grant to a login.
         result: {
           ok: true,

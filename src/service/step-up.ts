@@ -7,6 +7,7 @@
 import { openChallenge } from './challenge.ts';
 import { assertUserId, type ServiceContext } from './context.ts';
 import type { MfaEvent } from './events.ts';
+import { cancelOnPossession } from './email-recovery.ts';
 import { activeLock, lockedResult } from './lock.ts';
 import { issueChallenge, spendChallenge } from './mfa-challenge.ts';
 import { withProof } from './proof.ts';
@@ -36,18 +37,13 @@ export async function verifyStepUp(ctx: ServiceContext, challenge: string, proof
   return withProof<VerifyStepUpResult>(ctx, userId, proof, 'step_up', claims, {
     onSuccess: (record, now, { method, factorId }) => {
       const events: MfaEvent[] = [];
-      // Possession proven, as by a login: a pending email recovery is not the owner's.
-      let emailRecovery = record.emailRecovery;
-      if (emailRecovery?.status === 'pending' && emailRecovery.expiresAt > now) {
-        emailRecovery = { ...emailRecovery, status: 'cancelled' };
-        events.push({ type: 'email_recovery.cancelled', userId, at: now, cause: 'step_up' });
-      }
+      const emailRecovery = cancelOnPossession(record, userId, now, 'step_up', events);
       const fresh = method as Exclude<typeof method, 'step_up'>;
       events.push({ type: 'step_up.succeeded', userId, at: now, method: fresh, ...(factorId ? { factorId } : {}) });
       const expiresAt = now + ctx.options.stepUpTtlMs;
       const grant = signGrant(ctx.ring.hmacKeys('step-up')[0]!, { userId, expiresAt, factorEpoch: record.factorEpoch });
       return {
-        write: { ...record, emailRecovery, ...spendChallenge(record, claims, now) },
+        write: { ...record, emailRecovery, ...spendChallenge(ctx, record, claims, now) },
         result: { ok: true, userId, method: fresh, ...(factorId ? { factorId } : {}), grant, expiresAt },
         events,
       };
