@@ -5,6 +5,7 @@ export default defineConfig({
     index: 'src/index.ts',
     'testing/index': 'src/testing/index.ts',
     'webauthn/index': 'src/webauthn/index.ts',
+    'maintenance/index': 'src/maintenance/index.ts',
     'adapters/postgres/index': 'src/stores/postgres/index.ts',
     'adapters/redis/index': 'src/stores/redis/index.ts',
     'adapters/sqlite/index': 'src/stores/sqlite/index.ts',

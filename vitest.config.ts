@@ -8,6 +8,7 @@ export default defineConfig({
       { find: /^twofold\/adapters\/redis$/, replacement: fileURLToPath(new URL('./src/stores/redis/index.ts', import.meta.url)) },
       { find: /^twofold\/adapters\/sqlite$/, replacement: fileURLToPath(new URL('./src/stores/sqlite/index.ts', import.meta.url)) },
       { find: /^twofold\/adapters\/mysql$/, replacement: fileURLToPath(new URL('./src/stores/mysql/index.ts', import.meta.url)) },
+      { find: /^twofold\/maintenance$/, replacement: fileURLToPath(new URL('./src/maintenance/index.ts', import.meta.url)) },
       { find: /^twofold\/webauthn$/, replacement: fileURLToPath(new URL('./src/webauthn/index.ts', import.meta.url)) },
       { find: /^twofold\/testing$/, replacement: fileURLToPath(new URL('./src/testing/index.ts', import.meta.url)) },
       { find: /^twofold$/, replacement: fileURLToPath(new URL('./src/index.ts', import.meta.url)) },

@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 
 const require = createRequire(import.meta.url);
-const entries = ['twofold', 'twofold/testing', 'twofold/webauthn', 'twofold/adapters/postgres', 'twofold/adapters/redis', 'twofold/adapters/sqlite', 'twofold/adapters/mysql'];
+const entries = ['twofold', 'twofold/testing', 'twofold/webauthn', 'twofold/maintenance', 'twofold/adapters/postgres', 'twofold/adapters/redis', 'twofold/adapters/sqlite', 'twofold/adapters/mysql'];
 
 // The main entry's files never even name the WebAuthn peer: a TOTP-only user installs nothing new.
 for (const file of ['dist/index.js', 'dist/index.cjs', 'dist/index.d.ts', 'dist/index.d.cts']) {

@@ -31,4 +31,15 @@ CREATE TABLE IF NOT EXISTS `twofold_recovery_codes` (
   CHECK (LENGTH(codes) % 65 = 0)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
+-- The user id itself (its UTF-8 bytes), written with every record so that a maintenance
+-- walk (UserStore.scan) can name each user; NULL in rows written before, until their next
+-- write. Added only when missing (MySQL has no ADD COLUMN IF NOT EXISTS).
+SET @twofold_user_id = IF(
+  (SELECT COUNT(*) FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'twofold_users' AND COLUMN_NAME = 'user_id') = 0,
+  'ALTER TABLE `twofold_users` ADD COLUMN user_id BLOB NULL',
+  'DO 0');
+PREPARE twofold_user_id FROM @twofold_user_id;
+EXECUTE twofold_user_id;
+DEALLOCATE PREPARE twofold_user_id;
+
 DO RELEASE_LOCK('twofold_migrate');

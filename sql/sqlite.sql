@@ -7,11 +7,16 @@
 
 -- One MFA record per user. user_key is SHA-256 of the UTF-8 user id (32 bytes), so any id
 -- (NULs, 10 KB) keys a row. record is the JSON text of the record, exactly as written.
--- version counts writes from 1; each write is a compare-and-set on it.
+-- version counts writes from 1; each write is a compare-and-set on it. user_id is the id
+-- itself (its UTF-8 bytes), written with every record so that a maintenance walk
+-- (UserStore.scan) can name each user; NULL in rows written before twofold kept it.
+-- Tables created before user_id existed: migrate() adds it; by hand, once:
+-- ALTER TABLE "twofold_users" ADD COLUMN user_id BLOB;
 CREATE TABLE IF NOT EXISTS "twofold_users" (
   user_key BLOB NOT NULL PRIMARY KEY CHECK (length(user_key) = 32),
   record TEXT NOT NULL,
-  version INTEGER NOT NULL CHECK (version >= 1)
+  version INTEGER NOT NULL CHECK (version >= 1),
+  user_id BLOB
 ) STRICT, WITHOUT ROWID;
 
 -- The generation of each user's recovery-code set: a replace applies only if its

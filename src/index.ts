@@ -12,7 +12,7 @@
  *
  * const mfa = new MfaService({
  *   issuer: 'Example App',
- *   secretKey: process.env.TWOFOLD_SECRET_KEY!, // 32+ random bytes, hex or base64
+ *   secretKey: process.env.TWOFOLD_SECRET_KEY!, // 32+ random bytes, 'hex:…' or 'base64:…'
  *   users: new MemoryUserStore(),
  *   recoveryCodes: new MemoryRecoveryCodeStore(),
  * });
@@ -104,12 +104,15 @@ export type {
   RenameFactorResult,
   RemoveFactorResult,
   ResetMfaResult,
+  RekeyResult,
+  RekeyNeed,
 } from './service/results.ts';
 
 export {
   MemoryUserStore,
   MemoryRecoveryCodeStore,
   type UserStore,
+  type UserScanPage,
   type RecoveryCodeStore,
   type MfaRecord,
   type MfaRecordV1,

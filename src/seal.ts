@@ -24,22 +24,55 @@ export type MacPurpose = 'challenge' | 'recovery-code' | 'email-token' | 'step-u
 const MAC_PURPOSES: readonly MacPurpose[] = ['challenge', 'recovery-code', 'email-token', 'step-up', 'webauthn-challenge', 'device-token'];
 
 /**
- * Decodes a root key given as raw bytes, a hex string (only hex digits, even
- * length; surrounding whitespace ignored) or base64/base64url, and requires
- * at least 32 bytes so every derived key has full AES-256/HMAC-SHA256
- * strength. `optionName` is the name errors use; the key never appears in them.
+ * Decodes a root key and requires at least 32 bytes, so every derived key
+ * has full AES-256/HMAC-SHA256 strength. A key is one of:
+ * - a `Uint8Array` (copied);
+ * - `'hex:'` and an even number of hex digits, either case;
+ * - `'base64:'` and base64 in one alphabet, standard (`+/`) or URL-safe
+ *   (`-_`), padding optional but correct if present, spelled canonically
+ *   (no stray bits in the last character).
+ * Surrounding whitespace (a key file's newline) is ignored. The prefix says
+ * how to read the key, so a mistyped one is refused rather than read as
+ * some other key.
  *
- * @throws {MfaError} `weak_secret_key` when it decodes to fewer than 32 bytes,
- * `invalid_option` when it is not bytes or a decodable string.
+ * An unprefixed string still works in 0.x, read as 0.1 read it, with a
+ * `TwofoldKeyFormatWarning` (once per process, naming the option and the
+ * prefix to add, never the key), except where 0.1 guessed:
+ * - only hex digits, an even number of them: hex (`'11'.repeat(32)`). It is
+ *   base64 too, but a random base64 key is all hex digits with probability
+ *   below 2^-60, so this is no guess;
+ * - only hex digits, an odd number: refused. A hex key with a digit missing
+ *   or extra, which 0.1 read as base64 about one time in four;
+ * - only letters (no digit, `+/-_` or `=`): refused, it looks like a
+ *   passphrase (0.1 read 44 letters as a 33-byte key). A random 32-byte
+ *   key in unpadded base64 is all letters about once in 7,500 (a padded
+ *   one never is); such a key works as `'base64:…'`;
+ * - any other canonical base64 or base64url, padding optional: base64.
+ *
+ * `optionName` is the name errors and the warning use; the key never
+ * appears in them.
+ *
+ * @throws {MfaError} `weak_secret_key` when it decodes to fewer than 32
+ * bytes, `invalid_option` when it is neither bytes nor a string of one of
+ * these forms (an unknown prefix, a malformed key after its prefix, an
+ * unprefixed string 0.1 would have guessed at).
  */
 export function parseSecretKey(key: Uint8Array | string, optionName = 'secretKey'): Uint8Array {
   let bytes: Uint8Array;
+  let legacy: KeyPrefix | null = null;
   if (key instanceof Uint8Array) {
     bytes = Uint8Array.from(key);
   } else if (typeof key === 'string') {
-    bytes = decodeKeyString(key.trim(), optionName);
+    const text = key.trim();
+    const prefixed = /^([^:]*):/.exec(text);
+    if (prefixed !== null) {
+      bytes = decodePrefixed(prefixed[1]!, text.slice(prefixed[0].length), optionName);
+    } else {
+      legacy = legacyFormOf(text, optionName);
+      bytes = legacy === 'hex:' ? decodeHex(text)! : decodeBase64(text)!;
+    }
   } else {
-    throw new MfaError('invalid_option', `${optionName} must be a Uint8Array or a hex or base64 string`);
+    throw new MfaError('invalid_option', `${optionName} must be a Uint8Array or a 'hex:…' or 'base64:…' string`);
   }
   if (bytes.length < MIN_KEY_BYTES) {
     throw new MfaError(
@@ -47,20 +80,64 @@ export function parseSecretKey(key: Uint8Array | string, optionName = 'secretKey
       `${optionName} must be at least ${MIN_KEY_BYTES} random bytes, it decodes to ${bytes.length}`,
     );
   }
+  if (legacy !== null) warnUnprefixed(optionName, legacy);
   return bytes;
 }
 
-function decodeKeyString(text: string, optionName: string): Uint8Array {
-  if (/^(?:[0-9a-fA-F]{2})*$/.test(text)) return Uint8Array.from(Buffer.from(text, 'hex'));
-  const unpadded = text.replace(/={1,2}$/, '');
-  if (/^[A-Za-z0-9+/]+$/.test(unpadded) || /^[A-Za-z0-9_-]+$/.test(unpadded)) {
-    const bytes = Buffer.from(unpadded, 'base64');
-    // Canonical only: rejects a length of 4n+1 and stray bits in the last character.
-    if (bytes.toString('base64').replace(/=+$/, '') === unpadded.replace(/-/g, '+').replace(/_/g, '/')) {
-      return Uint8Array.from(bytes);
-    }
+type KeyPrefix = 'hex:' | 'base64:';
+
+function decodePrefixed(prefix: string, body: string, optionName: string): Uint8Array {
+  if (prefix === 'hex') {
+    return decodeHex(body) ?? invalidKey(`${optionName} after 'hex:' must be an even number of hex digits`);
   }
-  throw new MfaError('invalid_option', `${optionName} is neither hex nor base64`);
+  if (prefix === 'base64') {
+    return decodeBase64(body) ?? invalidKey(`${optionName} after 'base64:' must be canonical base64 or base64url`);
+  }
+  return invalidKey(`${optionName} must start with 'hex:' or 'base64:' (or be a Uint8Array)`);
+}
+
+/** How 0.x reads an unprefixed key string, or a refusal where 0.1 guessed (see {@link parseSecretKey}). */
+function legacyFormOf(text: string, optionName: string): KeyPrefix {
+  const fix = `write it as 'hex:…' or 'base64:…' followed by the key`;
+  if (/^[0-9a-fA-F]*$/.test(text)) {
+    if (text.length % 2 === 0) return 'hex:';
+    invalidKey(`${optionName} is an odd number of hex digits (one missing or extra?): fix it and ${fix}`);
+  }
+  if (decodeBase64(text) === null) invalidKey(`${optionName} is neither hex nor base64 (a key is 'hex:…', 'base64:…' or a Uint8Array)`);
+  if (/^[A-Za-z]+$/.test(text)) {
+    invalidKey(`${optionName} is only letters, like a passphrase rather than a random key: generate one (openssl rand -base64 32), or if it is base64, ${fix}`);
+  }
+  return 'base64:';
+}
+
+function decodeHex(text: string): Uint8Array | null {
+  return /^(?:[0-9a-fA-F]{2})*$/.test(text) ? Uint8Array.from(Buffer.from(text, 'hex')) : null;
+}
+
+/** Canonical base64 or base64url (one alphabet, padding optional): a length of 4n+1 or stray bits in the last character decode to null. */
+function decodeBase64(text: string): Uint8Array | null {
+  const unpadded = text.length % 4 === 0 ? text.replace(/={1,2}$/, '') : text;
+  if (!/^[A-Za-z0-9+/]*$/.test(unpadded) && !/^[A-Za-z0-9_-]*$/.test(unpadded)) return null;
+  const bytes = Buffer.from(unpadded, 'base64');
+  if (bytes.toString('base64').replace(/=+$/, '') !== unpadded.replace(/-/g, '+').replace(/_/g, '/')) return null;
+  return Uint8Array.from(bytes);
+}
+
+function invalidKey(message: string): never {
+  throw new MfaError('invalid_option', message);
+}
+
+let warnedUnprefixed = false;
+
+/** The one-time deprecation warning for an unprefixed key string: names the option and the prefix, never the key. */
+function warnUnprefixed(optionName: string, prefix: KeyPrefix): void {
+  if (warnedUnprefixed) return;
+  warnedUnprefixed = true;
+  globalThis.process?.emitWarning?.(
+    `twofold: ${optionName} is a key string without a prefix; write it as '${prefix}' followed by the same text. ` +
+      'Unprefixed keys are read by guessing and will be refused in 1.0 (shown once, for the first such key).',
+    { type: 'TwofoldKeyFormatWarning', code: 'TWOFOLD_UNPREFIXED_KEY' },
+  );
 }
 
 /**
@@ -291,8 +368,10 @@ function parseSealed(sealed: unknown): { keyId: string; body: Buffer } | null {
   return { keyId, body };
 }
 
-type Binding = readonly [userId: Uint8Array, purpose: Uint8Array];
+/** `userId ‖ purpose`, length-prefixed: the part of the associated data a caller chooses. */
+type Binding = Buffer;
 
+/** @throws {MfaError} `invalid_argument` for an empty or non-string userId, a non-string purpose, or a lone surrogate in either. */
 function checkBinding(userId: unknown, purpose: unknown): Binding {
   if (typeof userId !== 'string' || userId.length === 0) {
     throw new MfaError('invalid_argument', 'userId must be a non-empty string');
@@ -300,21 +379,20 @@ function checkBinding(userId: unknown, purpose: unknown): Binding {
   if (typeof purpose !== 'string') {
     throw new MfaError('invalid_argument', 'purpose must be a string');
   }
-  return [utf8(userId, 'userId'), utf8(purpose, 'purpose')];
+  return lengthPrefixed([userId, purpose]);
 }
 
 /**
  * `v1 ‖ keyId ‖ userId ‖ purpose`, each length-prefixed, so no two different
  * (userId, purpose) pairs share associated data: ("ab", "c") ≠ ("a", "bc").
  */
-function associatedData(keyId: string, [userId, purpose]: Binding): Uint8Array {
-  return lengthPrefixed([VERSION, keyId, userId, purpose]);
+function associatedData(keyId: string, binding: Binding): Uint8Array {
+  return Buffer.concat([lengthPrefixed([VERSION, keyId]), binding]);
 }
 
-
-/** UTF-8 bytes of a well-formed string: a lone surrogate would become U+FFFD and collide with others. */
+/** UTF-8 bytes of a well-formed plaintext: a lone surrogate would become U+FFFD and two plaintexts would seal alike. */
 function utf8(text: string, name: string): Uint8Array {
-  if (/\p{Cs}/u.test(text)) throw new MfaError('invalid_argument', `${name} must be well-formed Unicode`);
+  if (!text.isWellFormed()) throw new MfaError('invalid_argument', `${name} must be well-formed Unicode`);
   return Buffer.from(text, 'utf8');
 }
 

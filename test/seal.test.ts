@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { inspect } from 'node:util';
-import { describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { isMfaError, type MfaError, type MfaErrorCode } from '../src/errors.ts';
 import { createKeyRing, parseSecretKey, type KeyRing, type MacPurpose } from '../src/seal.ts';
 
@@ -25,46 +25,84 @@ function withPayload(sealed: string, edit: (payload: Buffer) => Buffer): string 
   return `${version}.${keyId}.${edit(Buffer.from(encoded, 'base64url')).toString('base64url')}`;
 }
 
+/** A fixed key (its base64 holds digits and symbols, so no legacy rule refuses it), and 31 bytes of it. */
+const KEY_32 = Buffer.from(Array.from({ length: 32 }, (_, i) => (i * 37 + 11) & 255));
+const KEY_31 = KEY_32.subarray(0, 31);
+
+/** Every process warning of `type` emitted while `fn` runs (none reach the test output). */
+function warningsDuring(fn: () => unknown, type = 'TwofoldKeyFormatWarning'): string[] {
+  const spy = vi.spyOn(process, 'emitWarning').mockImplementation(() => undefined);
+  try {
+    fn();
+    return spy.mock.calls
+      .filter(([, options]) => (options as { type?: string } | undefined)?.type === type)
+      .map(([message]) => String(message));
+  } finally {
+    spy.mockRestore();
+  }
+}
+
+/** A fresh copy of seal.ts, whose one-time warning has not been shown yet. */
+async function freshSealModule(): Promise<typeof import('../src/seal.ts')> {
+  vi.resetModules();
+  return import('../src/seal.ts');
+}
+
 describe('parseSecretKey', () => {
-  const key32 = randomBytes(32);
-  const key31 = randomBytes(31);
+  // Unprefixed strings warn once per module; these tests swallow it (the point 3 tests count it).
+  beforeEach(() => {
+    vi.spyOn(process, 'emitWarning').mockImplementation(() => undefined);
+  });
+  afterEach(() => {
+    vi.restoreAllMocks();
+  });
 
   it.each([
-    ['raw bytes', Uint8Array.from(key32)],
-    ['a Buffer', key32],
-    ['hex', key32.toString('hex')],
-    ['uppercase hex', key32.toString('hex').toUpperCase()],
-    ['base64', key32.toString('base64')],
-    ['base64 without padding', key32.toString('base64').replace(/=+$/, '')],
-    ['base64url', key32.toString('base64url')],
-    ['hex with a trailing newline', `${key32.toString('hex')}\n`],
+    ['raw bytes', Uint8Array.from(KEY_32)],
+    ['a Buffer', KEY_32],
+    ['hex:', `hex:${KEY_32.toString('hex')}`],
+    ['hex: in uppercase digits', `hex:${KEY_32.toString('hex').toUpperCase()}`],
+    ['base64:', `base64:${KEY_32.toString('base64')}`],
+    ['base64: without padding', `base64:${KEY_32.toString('base64').replace(/=+$/, '')}`],
+    ['base64: in the URL-safe alphabet', `base64:${KEY_32.toString('base64url')}`],
+    ['hex: with a trailing newline', `hex:${KEY_32.toString('hex')}\n`],
+    ['unprefixed hex (0.x)', KEY_32.toString('hex')],
+    ['unprefixed uppercase hex (0.x)', KEY_32.toString('hex').toUpperCase()],
+    ['unprefixed base64 (0.x)', KEY_32.toString('base64')],
+    ['unprefixed base64 without padding (0.x)', KEY_32.toString('base64').replace(/=+$/, '')],
+    ['unprefixed base64url (0.x)', KEY_32.toString('base64url')],
+    ['unprefixed hex with a trailing newline (0.x)', `${KEY_32.toString('hex')}\n`],
   ])('accepts 32 bytes as %s', (_, key) => {
-    expect(Buffer.from(parseSecretKey(key))).toEqual(key32);
+    expect(Buffer.from(parseSecretKey(key))).toEqual(KEY_32);
   });
 
   it('accepts more than 32 bytes', () => {
+    expect(parseSecretKey(`base64:${randomBytes(64).toString('base64')}`)).toHaveLength(64);
     expect(parseSecretKey(randomBytes(64).toString('base64'))).toHaveLength(64);
   });
 
   it.each([
-    ['raw bytes', Uint8Array.from(key31)],
-    ['hex', key31.toString('hex')],
-    ['base64', key31.toString('base64')],
-    ['base64url', key31.toString('base64url')],
+    ['raw bytes', Uint8Array.from(KEY_31)],
+    ['hex:', `hex:${KEY_31.toString('hex')}`],
+    ['base64:', `base64:${KEY_31.toString('base64')}`],
+    ['unprefixed hex', KEY_31.toString('hex')],
+    ['unprefixed base64', KEY_31.toString('base64')],
+    ['unprefixed base64url', KEY_31.toString('base64url')],
     ['an empty string', ''],
+    ['an empty hex:', 'hex:'],
     ['empty bytes', new Uint8Array(0)],
   ])('rejects 31 bytes or fewer as %s with weak_secret_key, naming the option only', (_, key) => {
     const error = expectMfaError(() => parseSecretKey(key, 'previousSecretKeys[0]'), 'weak_secret_key');
     expect(error.message).toContain('previousSecretKeys[0]');
-    if (typeof key === 'string' && key !== '') expect(error.message).not.toContain(key);
+    if (typeof key === 'string' && key.length > 8) expect(error.message).not.toContain(key.replace(/^\w+:/, ''));
   });
 
   it.each([
     ['a number', 42],
     ['null', null],
     ['undefined', undefined],
-    ['an array of numbers', Array.from(key32)],
-    ['an ArrayBuffer', key32.buffer],
+    ['an array of numbers', Array.from(KEY_32)],
+    ['an ArrayBuffer', KEY_32.buffer],
     ['a string with spaces inside', 'abcd efgh'.repeat(8)],
     ['a string with punctuation', '!'.repeat(64)],
     ['mixed base64 alphabets', `${'A'.repeat(41)}+_`],
@@ -76,10 +114,115 @@ describe('parseSecretKey', () => {
   });
 
   it('copies the bytes it is given', () => {
-    const key = Uint8Array.from(key32);
+    const key = Uint8Array.from(KEY_32);
     const parsed = parseSecretKey(key);
     key.fill(0);
-    expect(Buffer.from(parsed)).toEqual(key32);
+    expect(Buffer.from(parsed)).toEqual(KEY_32);
+  });
+});
+
+describe('issue 15 point 3: key strings are read by their prefix, never guessed', () => {
+  const hex = KEY_32.toString('hex');
+  const base64 = KEY_32.toString('base64');
+  // Letters only, 44 of them: 0.1 read this as a 33-byte base64 key.
+  const passphrase = 'correcthorsebatterystaplecorrecthorsebattery';
+  // Ends in '0', so with any other digit dropped it is canonical base64 of 47 bytes: 0.1 took it as a different key.
+  const hexEndingInZero = `${'5a'.repeat(31)}c0`;
+
+  afterEach(() => {
+    vi.restoreAllMocks();
+  });
+
+  it.each([
+    ['bytes', KEY_32],
+    ['hex:', `hex:${hex}`],
+    ['base64:', `base64:${base64}`],
+    ['base64: (URL-safe)', `base64:${KEY_32.toString('base64url')}`],
+  ])('a key given as %s is read without any warning', (_, key) => {
+    expect(warningsDuring(() => expect(Buffer.from(parseSecretKey(key))).toEqual(KEY_32))).toEqual([]);
+  });
+
+  it('a 44-character passphrase is refused (invalid_option), not read as a 33-byte base64 key', () => {
+    expect(passphrase).toHaveLength(44);
+    const error = expectMfaError(() => parseSecretKey(passphrase), 'invalid_option');
+    expect(error.message).toMatch(/passphrase/);
+    expect(error.message).toContain("'base64:");
+    expect(error.message).not.toContain(passphrase.slice(0, 8));
+    for (const letters of [passphrase.toUpperCase(), 'CorrectHorseBatteryStapleCorrectHorseBattery', 'Q'.repeat(64)]) {
+      expectMfaError(() => parseSecretKey(letters), 'invalid_option');
+    }
+    // Said to be base64, it is taken as such: the prefix is the operator's word.
+    expect(parseSecretKey(`base64:${passphrase}`)).toHaveLength(33);
+  });
+
+  it('a 64-digit hex key with any one digit missing is refused (invalid_option), never read as base64', () => {
+    for (let i = 0; i < 64; i++) {
+      const typo = hexEndingInZero.slice(0, i) + hexEndingInZero.slice(i + 1);
+      const error = expectMfaError(() => parseSecretKey(typo), 'invalid_option');
+      expect(error.message).toMatch(/odd number of hex digits/);
+      expectMfaError(() => parseSecretKey(`hex:${typo}`), 'invalid_option');
+    }
+    // One extra digit, too.
+    expectMfaError(() => parseSecretKey(`${hexEndingInZero}7`), 'invalid_option');
+  });
+
+  it.each([
+    ['hex: with an odd number of digits', `hex:${hex.slice(1)}`],
+    ['hex: holding base64', `hex:${base64}`],
+    ['hex: with a space after the colon', `hex: ${hex}`],
+    ['hex: with a 0x', `hex:0x${hex}`],
+    ['base64: with mixed alphabets', `base64:${'A'.repeat(41)}+_`],
+    ['base64: of length 4n+1', `base64:${'A'.repeat(45)}`],
+    ['base64: with stray bits in the last character', `base64:${'A'.repeat(42)}B`],
+    ['base64: with padding where none belongs', `base64:${'A'.repeat(44)}==`],
+    ['base64: with one = too many', `base64:${KEY_32.toString('base64')}=`],
+    ['an uppercase prefix', `HEX:${hex}`],
+    ['an unknown prefix', `base32:${hex}`],
+    ['a bare colon', `:${hex}`],
+  ])('refuses %s with invalid_option, never echoing the key', (_, key) => {
+    const error = expectMfaError(() => parseSecretKey(key, 'previousSecretKeys[2]'), 'invalid_option');
+    expect(error.message).toContain('previousSecretKeys[2]');
+    expect(error.message).not.toContain(hex.slice(2, 12));
+    expect(error.message).not.toContain(base64.slice(2, 12));
+  });
+
+  it.each([
+    ['hex', hex, "'hex:'"],
+    ['base64', base64, "'base64:'"],
+    ['base64url', KEY_32.toString('base64url'), "'base64:'"],
+  ])('an unprefixed %s key still works in 0.x, with a TwofoldKeyFormatWarning naming the option and the prefix, never the key', async (_, key, prefix) => {
+    const seal = await freshSealModule();
+    const warnings = warningsDuring(() => expect(Buffer.from(seal.parseSecretKey(key, 'previousSecretKeys[1]'))).toEqual(KEY_32));
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toContain('previousSecretKeys[1]');
+    expect(warnings[0]).toContain(prefix);
+    for (let i = 0; i + 8 <= key.length; i += 4) expect(warnings[0]).not.toContain(key.slice(i, i + 8));
+  });
+
+  it('warns once per process, however many unprefixed keys are read; a refused key does not use up the warning', async () => {
+    const seal = await freshSealModule();
+    const warnings = warningsDuring(() => {
+      expect(() => seal.parseSecretKey(passphrase)).toThrow();
+      expect(() => seal.parseSecretKey(KEY_31.toString('hex'))).toThrow();
+      seal.createKeyRing({ secretKey: hex, previousSecretKeys: [base64] });
+      seal.createKeyRing({ secretKey: hex });
+      seal.parseSecretKey(KEY_32.toString('base64url'));
+    });
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toContain('secretKey');
+    expect(warnings[0]).toContain("'hex:'");
+  });
+
+  it('an unprefixed key and its prefixed spelling make the same key ring', () => {
+    vi.spyOn(process, 'emitWarning').mockImplementation(() => undefined);
+    for (const [legacy, prefixed] of [
+      [hex, `hex:${hex}`],
+      [base64, `base64:${base64}`],
+    ] as const) {
+      const sealed = createKeyRing({ secretKey: legacy }).seal('secret', 'user-1');
+      expect(createKeyRing({ secretKey: prefixed }).openText(sealed, 'user-1')).toBe('secret');
+      expect(createKeyRing({ secretKey: prefixed }).currentKeyId).toBe(createKeyRing({ secretKey: KEY_32 }).currentKeyId);
+    }
   });
 });
 

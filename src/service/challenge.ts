@@ -1,5 +1,6 @@
 import type { HmacKey } from '../seal.ts';
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { MAX_USER_ID_BYTES } from './context.ts';
 
 /**
  * Second-factor challenges: what `startLogin` (or `startStepUp`) hands the
@@ -24,8 +25,13 @@ export interface ChallengeClaims {
   id: string;
 }
 
-/** Longer strings are refused before any parsing or hashing. */
-const MAX_CHALLENGE_LENGTH = 65_536;
+/**
+ * Longer strings are refused before any parsing or hashing. The longest
+ * challenge the service issues: the largest legal user id in base64url
+ * (65,536 characters) and the other fields (at most 104), so every user who
+ * may log in can.
+ */
+const MAX_CHALLENGE_LENGTH = Math.ceil((MAX_USER_ID_BYTES * 4) / 3) + 128;
 const PREFIX: Record<ChallengePurpose, string> = { login: 'c1', step_up: 's1' };
 
 function mac(key: HmacKey, payload: string): Buffer {

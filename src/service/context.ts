@@ -12,6 +12,12 @@ const MAX_ATTEMPTS = 100;
 const IMMEDIATE_RETRIES = 4;
 /** User ids are host-chosen strings of at most this many UTF-16 units. */
 const MAX_USER_ID_LENGTH = 16_384;
+/**
+ * The most UTF-8 bytes a legal user id takes: 3 per UTF-16 unit (a character
+ * from U+0800 to U+FFFF; one above takes 4 bytes but 2 units). Challenges
+ * and step-up grants carry the id, and their parsers accept this much.
+ */
+export const MAX_USER_ID_BYTES = 3 * MAX_USER_ID_LENGTH;
 
 /** Sealing purposes: a value sealed for one never opens as the other. */
 export const SEAL_TOTP = 'totp-secret';

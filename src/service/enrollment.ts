@@ -12,6 +12,7 @@ import { assertUserId, SEAL_TOTP, type Decision, type ServiceContext } from './c
 import { addFactor, withAddFactorProof } from './factor-management.ts';
 import { checkLabel } from './factors/factor.ts';
 import { isTotpCode, matchTotpStep, newTotpSecret, totpFactorOf } from './factors/totp.ts';
+import { moveToCurrentKey, underDroppedKey } from './key-rotation.ts';
 import { activeLock, lockedResult } from './lock.ts';
 import { DEFAULT_TOTP_LABEL, newFactorId } from './record.ts';
 import { newCodeSet } from './recovery-code-set.ts';
@@ -48,11 +49,13 @@ export async function beginEnrollment(ctx: ServiceContext, userId: string, optio
   const o = ctx.options;
   const start = async (record: MfaRecord, now: number): Promise<Decision<BeginEnrollmentResult>> => {
     const pending = record.pendingTotp;
-    if (given.restart !== true && pending !== null && pending.factorEpoch === record.factorEpoch && pending.expiresAt > now) {
+    // (One sealed under a key the service no longer holds can never be shown or confirmed: a new one replaces it.)
+    if (given.restart !== true && pending !== null && pending.factorEpoch === record.factorEpoch && pending.expiresAt > now && !underDroppedKey(ctx, pending.secret)) {
       // The live one again. Reached only past the same gate as a new one (a
       // proof for a user who holds a factor), so it shows nothing a new call would not.
-      // (`record` is written back unchanged but for what a proof changed.)
-      return { write: record, result: { ...(await showPendingTotp(ctx, userId, record, pending)), resumed: true } };
+      // (`record` is written back unchanged but for what a proof changed, and
+      // for what a retired key sealed, sealed again under the current one.)
+      return { write: moveToCurrentKey(ctx, userId, record, now).record, result: { ...(await showPendingTotp(ctx, userId, record, pending)), resumed: true } };
     }
     const expiresAt = now + o.enrollmentTtlMs;
     return {
@@ -108,6 +111,8 @@ export async function confirmEnrollment(ctx: ServiceContext, userId: string, cod
     // Begun before a factor was added or removed: it was allowed under other factors, so it is void.
     if (pending === null || pending.factorEpoch !== record.factorEpoch) return { write: null, result: { ok: false, reason: 'not_enrolling' } };
     if (pending.expiresAt <= now) return { write: null, result: { ok: false, reason: 'expired' } };
+    // Sealed under a key the service no longer holds: it can never be confirmed; begin again.
+    if (underDroppedKey(ctx, pending.secret)) return { write: null, result: { ok: false, reason: 'not_enrolling' } };
     if (!isTotpCode(code, pending.digits)) return { write: null, result: { ok: false, reason: 'malformed' } };
     const step = matchTotpStep(ctx, userId, pending.secret, pending, code, now);
     if (step === null) return { write: null, result: { ok: false, reason: 'invalid_code' } };
@@ -125,7 +130,8 @@ export async function confirmEnrollment(ctx: ServiceContext, userId: string, cod
       lastStep: step,
     }, now, set);
     codes = added.codes;
-    return { write: added.write, result: { ok: true, factorId }, events: added.events };
+    // Begun before a key rotation: the new factor's secret is sealed again under the current key.
+    return { write: moveToCurrentKey(ctx, userId, added.write, now).record, result: { ok: true, factorId }, events: added.events };
   }, async () => {
     // After the record commits: the store learns the new set. Should this
     // fail, the old set is already dead (hashes are bound to the set id)

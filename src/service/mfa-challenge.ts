@@ -35,9 +35,16 @@ export function issueChallenge(ctx: ServiceContext, userId: string, record: MfaR
   return result;
 }
 
-/** The record's challenge bookkeeping after `claims` succeeded: the id is spent (kept until it expires). */
-export function spendChallenge(record: MfaRecord, claims: ChallengeClaims, now: number): Pick<MfaRecord, 'spentChallenges' | 'challengeEpoch'> {
-  const spent = record.spentChallenges.filter((c) => c.expiresAt > now);
+/**
+ * The record's challenge bookkeeping after `claims` succeeded: the id is
+ * spent, and kept until `challengeTtlMs` past its expiry. Expiry is read on
+ * each server's clock: pruned at expiry on a server whose clock is ahead,
+ * the id would be live again on one whose clock is behind. The margin
+ * covers clocks up to a challenge lifetime apart.
+ */
+export function spendChallenge(ctx: ServiceContext, record: MfaRecord, claims: ChallengeClaims, now: number): Pick<MfaRecord, 'spentChallenges' | 'challengeEpoch'> {
+  const keepUntil = now - ctx.options.challengeTtlMs;
+  const spent = record.spentChallenges.filter((c) => c.expiresAt > keepUntil);
   if (spent.length >= MAX_SPENT_CHALLENGES) return { spentChallenges: [], challengeEpoch: record.challengeEpoch + 1 };
   return { spentChallenges: [...spent, { id: claims.id, expiresAt: claims.expiresAt }], challengeEpoch: record.challengeEpoch };
 }

@@ -4,6 +4,7 @@ import { disable } from './disable.ts';
 import { cancelEmailRecovery, completeEmailRecovery, requestEmailRecovery } from './email-recovery.ts';
 import { beginEnrollment, confirmEnrollment, type BeginEnrollmentOptions } from './enrollment.ts';
 import { listFactors, removeFactor, renameFactor } from './factor-management.ts';
+import { rekey } from './key-rotation.ts';
 import { lock, unlock } from './lock.ts';
 import { forgetDevice, forgetDevices, listDevices } from './devices.ts';
 import { startLogin, verifyLogin, type VerifyLoginOptions } from './login.ts';
@@ -30,6 +31,7 @@ import type {
   LockResult,
   Proof,
   RegenerateRecoveryCodesResult,
+  RekeyResult,
   RequestEmailRecoveryResult,
   RevealRecoveryCodesResult,
   StartLoginResult,
@@ -69,7 +71,7 @@ import {
  *
  * const mfa = new MfaService({
  *   issuer: 'Example App',
- *   secretKey: process.env.TWOFOLD_SECRET_KEY!, // 32+ random bytes: `openssl rand -base64 32`
+ *   secretKey: process.env.TWOFOLD_SECRET_KEY!, // 32+ random bytes: `base64:$(openssl rand -base64 32)`
  *   users: new MemoryUserStore(),
  *   recoveryCodes: new MemoryRecoveryCodeStore(),
  * });
@@ -92,8 +94,10 @@ export class MfaService {
   /**
    * Validates every option.
    *
-   * @throws {MfaError} `invalid_option` naming a bad option, `weak_secret_key`
-   * for a `secretKey` (or previous key) shorter than 32 bytes.
+   * @throws {MfaError} `invalid_option` naming a bad option (a key string
+   * that is not `'hex:…'`, `'base64:…'` or an unambiguous 0.x form among
+   * them), `weak_secret_key` for a `secretKey` (or previous key) shorter
+   * than 32 bytes.
    */
   constructor(options: MfaServiceOptions) {
     this.#ctx = new ServiceContext(options);
@@ -285,6 +289,27 @@ export class MfaService {
    */
   resetMfa(userId: string, options: { actor: string; reason: string }): Promise<ResetMfaResult> {
     return resetMfa(this.#ctx, userId, options);
+  }
+
+  /**
+   * Key rotation: move the user's record to the current `secretKey` as far
+   * as possible without the user (the TOTP secret, a pending enrollment's, a
+   * code set not yet revealed are sealed again), and report which old keys
+   * it still needs (`dependsOn`) and what only the user can move
+   * (`needsUser`: revealed recovery codes to regenerate, an app sealed under
+   * a dropped key to re-enroll; both also show in `status().attention`).
+   * Needs no proof and changes nothing the user sees. `rekeyAll` of
+   * `twofold/maintenance` runs it over every user of a store.
+   *
+   * @example
+   * ```ts
+   * const mfa = new MfaService({ ...options, secretKey: NEW_KEY, previousSecretKeys: [OLD_KEY] });
+   * const { resealed, dependsOn, needsUser } = await mfa.rekey(userId);
+   * // dependsOn: [] once nothing of this user needs OLD_KEY any more
+   * ```
+   */
+  rekey(userId: string): Promise<RekeyResult> {
+    return rekey(this.#ctx, userId);
   }
 
   /** Safe to log: shows no keys or store contents. */

@@ -8,9 +8,16 @@ import type { WebAuthnPlugin } from './factors/webauthn-plugin.ts';
 export interface MfaServiceOptions {
   /** Shown in the authenticator app and in the recovery-code file. */
   issuer: string;
-  /** >= 32 bytes (Uint8Array, hex or base64). Seals secrets, signs challenges, keys hashes. Keep it out of the database. */
+  /**
+   * >= 32 random bytes: a `Uint8Array`, `'hex:…'` or `'base64:…'` (e.g.
+   * `base64:$(openssl rand -base64 32)`). An unprefixed hex or base64 string
+   * still works in 0.x, with a one-time `TwofoldKeyFormatWarning`, unless it
+   * is one 0.1 guessed at (an odd number of hex digits, letters only):
+   * `invalid_option`. Seals secrets, signs challenges, keys hashes. Keep it
+   * out of the database.
+   */
   secretKey: Uint8Array | string;
-  /** Older keys still accepted for opening and verifying, newest first: rotate by moving the old key here. */
+  /** Older keys (same forms as `secretKey`) still accepted for opening and verifying, newest first: rotate by moving the old key here. */
   previousSecretKeys?: ReadonlyArray<Uint8Array | string>;
   /** Where each user's MFA record lives: {@link MemoryUserStore} or an adapter's (`twofold/adapters/*`). */
   users: UserStore;

@@ -13,7 +13,7 @@ import type { MfaEvent, ProofContext } from './events.ts';
 import { replaceFactor, type FactorCheck } from './factors/factor.ts';
 import { checkTotp, isTotpCode, totpDigitsOf } from './factors/totp.ts';
 import { checkWebAuthn } from './factors/webauthn.ts';
-import { resealUnderCurrentKey } from './key-rotation.ts';
+import { moveToCurrentKey } from './key-rotation.ts';
 import { activeLock, attemptsLeft, failureDecision, lockedResult } from './lock.ts';
 import { clearLock, isEnabled } from './record.ts';
 import { remainingCodes, setKey } from './recovery-code-set.ts';
@@ -87,7 +87,7 @@ export async function withProof<T extends { ok: boolean }>(
   claims: ChallengeClaims | null,
   handlers: ProofHandlers<T>,
 ): Promise<T | Refusal> {
-  let consumed: { hash: string; setId: string } | null = null;
+  let consumed: { hash: string; setId: string; keyId: string } | null = null;
   let committed = false;
   // The unused-code count a success reports, read alongside the record
   // rather than after it: a login with an app or a key costs two sequential
@@ -140,12 +140,14 @@ export async function withProof<T extends { ok: boolean }>(
           consumed = null;
         }
         if (record.recoveryCodeSet !== null) {
-          for (const key of ctx.ring.hmacKeys('recovery-code')) {
+          const keys = ctx.ring.hmacKeys('recovery-code');
+          const keyIds = ctx.ring.toJSON().keyIds;
+          for (const [i, key] of keys.entries()) {
             const hash = hashRecoveryCode(userId, proof.code, setKey(key, record.recoveryCodeSet));
             // Should consume itself fail, whether the store spent the code is
             // unknown: it is treated as spent (fail closed, never usable twice).
             if (await ctx.codes.consume(userId, hash)) {
-              consumed = { hash, setId: record.recoveryCodeSet };
+              consumed = { hash, setId: record.recoveryCodeSet, keyId: keyIds[i]! };
               break;
             }
           }
@@ -160,7 +162,10 @@ export async function withProof<T extends { ok: boolean }>(
       }
       let next: MfaRecord = { ...record, lastMfaAt: now };
       if (check !== null) next.factors = replaceFactor(record.factors, check.factor);
-      next = resealUnderCurrentKey(ctx, next, userId);
+      // A code that matched tells which key the set's hashes are under (a set hashed before records kept it).
+      if (consumed !== null) next.recoveryCodeKeyIds = [consumed.keyId];
+      // Whatever a retired key sealed is sealed again under the current one; nothing under a dropped key fails the proof.
+      next = moveToCurrentKey(ctx, userId, next, now).record;
       // Read before the commit, so nothing can fail once the record is written.
       const remaining = handlers.remainingAfter
         ? handlers.remainingAfter()

@@ -17,6 +17,7 @@ function noFactors() {
     pendingWebAuthn: null,
     enabledAt: null,
     recoveryCodeSet: null,
+    recoveryCodeKeyIds: [],
     unrevealedCodes: null,
     recoveryCodesCreatedAt: null,
     spentChallenges: [],

@@ -20,10 +20,15 @@ export function newCodeSet(ctx: ServiceContext): NewCodeSet {
   return { codes: generateRecoveryCodes(ctx.options.codeCount), setId: randomBytes(16).toString('base64url') };
 }
 
-/** The record fields that make `set` the live set (revealable once), at `generation`. */
+/**
+ * The record fields that make `set` the live set (revealable once), at
+ * `generation`. Its hashes are made under the current key ({@link hashCodes}),
+ * now and again when it is revealed.
+ */
 export function installCodeSet(ctx: ServiceContext, userId: string, set: NewCodeSet, generation: number, now: number) {
   return {
     recoveryCodeSet: set.setId,
+    recoveryCodeKeyIds: [ctx.ring.currentKeyId],
     recoveryCodeGeneration: generation,
     unrevealedCodes: ctx.ring.seal(JSON.stringify(set.codes), userId, SEAL_CODES),
     recoveryCodesCreatedAt: now,
@@ -35,6 +40,7 @@ export function setKey(key: HmacKey, setId: string): Uint8Array {
   return createHmac('sha256', key).update(`recovery-code-set:${setId}`).digest();
 }
 
+/** The hashes of `codes` of set `setId`, under the current key's recovery-code subkey. */
 export function hashCodes(ctx: ServiceContext, userId: string, setId: string, codes: readonly string[]): string[] {
   const [key] = ctx.ring.hmacKeys('recovery-code');
   const perSet = setKey(key!, setId);

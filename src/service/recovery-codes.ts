@@ -4,25 +4,43 @@
  */
 import { formatRecoveryCodesText, recoveryCodesFilename } from '../recovery-codes.ts';
 import { assertUserId, SEAL_CODES, type ServiceContext } from './context.ts';
+import { moveToCurrentKey, underDroppedKey } from './key-rotation.ts';
 import { activeLock, lockedResult } from './lock.ts';
 import { withProof } from './proof.ts';
 import { isEnabled } from './record.ts';
 import { hashCodes, installCodeSet, newCodeSet } from './recovery-code-set.ts';
 import type { Proof, RegenerateRecoveryCodesResult, RevealRecoveryCodesResult } from './results.ts';
 
+/** A reveal that first had to commit a fresh set in place of one sealed under a dropped key. */
+const AGAIN = Symbol('reveal again');
+
 /**
  * `MfaService.revealRecoveryCodes`: the current codes exactly once, as an
- * array and a ready-to-save text file; the sealed plaintext is wiped.
+ * array and a ready-to-save text file; the sealed plaintext is wiped, and
+ * whatever else a retired key sealed is sealed again under the current one.
  */
 export async function revealRecoveryCodes(ctx: ServiceContext, userId: string): Promise<RevealRecoveryCodesResult> {
   assertUserId(userId);
+  for (;;) {
+    const result = await revealOnce(ctx, userId);
+    if (result !== AGAIN) return result;
+  }
+}
+
+async function revealOnce(ctx: ServiceContext, userId: string): Promise<RevealRecoveryCodesResult | typeof AGAIN> {
   let prepared: { sealed: string; codes: string[]; generation: number } | null = null;
-  return ctx.update<RevealRecoveryCodesResult>(userId, async (record, now) => {
+  return ctx.update<RevealRecoveryCodesResult | typeof AGAIN>(userId, async (record, now) => {
     // Codes are not shown while locked: whoever triggered the lock may hold the session.
     const lock = activeLock(record, now);
     if (lock) return { write: null, result: lockedResult(lock) };
     if (!isEnabled(record) || record.recoveryCodeSet === null) return { write: null, result: { ok: false, reason: 'not_enrolled' } };
     if (record.unrevealedCodes === null) return { write: null, result: { ok: false, reason: 'already_revealed' } };
+    if (underDroppedKey(ctx, record.unrevealedCodes)) {
+      // Sealed under a key no longer held: nobody has seen these codes and
+      // nobody can. A fresh set takes their place, committed before the
+      // store is given any hashes for it, then revealed like any other.
+      return { write: moveToCurrentKey(ctx, userId, record, now).record, result: AGAIN };
+    }
     // The store gets exactly this set, hashed under the current key, as a new
     // generation, before anyone sees it. Safe because nobody knows these codes
     // yet; it repairs a replace that failed after the set was committed, and
@@ -41,8 +59,9 @@ export async function revealRecoveryCodes(ctx: ServiceContext, userId: string): 
       codes,
       createdAt: record.recoveryCodesCreatedAt ?? now,
     });
+    const revealed: typeof record = { ...record, unrevealedCodes: null, recoveryCodeGeneration: generation, recoveryCodeKeyIds: [ctx.ring.currentKeyId] };
     return {
-      write: { ...record, unrevealedCodes: null, recoveryCodeGeneration: generation },
+      write: moveToCurrentKey(ctx, userId, revealed, now).record,
       result: { ok: true, codes, text, filename: recoveryCodesFilename(ctx.options.issuer) },
       events: [{ type: 'recovery_codes.revealed', userId, at: now }],
     };

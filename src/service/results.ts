@@ -37,7 +37,12 @@ export type MfaState = 'registered' | 'enrolling' | 'enabled' | 'locked';
 export type ProofFailure =
   /** Not a well-formed code or proof object; nothing was evaluated and no failure counted. */
   | 'malformed'
-  /** Wrong code; counts towards the lockout. */
+  /**
+   * Wrong code; counts towards the lockout. Also the answer, not counted,
+   * to any TOTP code while the authenticator app's secret is sealed under a
+   * key the service no longer holds (dropped too early in a key rotation):
+   * no code can be checked, and `status().attention` says `totp_reenroll`.
+   */
   | 'invalid_code'
   /**
    * A TOTP code for a time step already used. Counts towards the lockout,
@@ -82,7 +87,7 @@ export interface ProofFailureResult {
   ok: false;
   /** Why the proof was refused. */
   reason: Exclude<ProofFailure, 'locked'>;
-  /** Failures left before the account locks (present for `invalid_code`, `replayed` and `invalid_credential`). */
+  /** Failures left before the account locks (present for `invalid_code`, `replayed` and `invalid_credential`, counted or not). */
   attemptsLeft?: number;
 }
 
@@ -95,7 +100,21 @@ export type Attention =
   /** One factor and nothing else but recovery codes: add a second one. */
   | 'single_factor'
   /** Enabled more than 28 days ago and never used since (GitHub's check-up). */
-  | 'checkup_due';
+  | 'checkup_due'
+  /**
+   * During a key rotation: the unused recovery codes are hashed under a key
+   * being retired, and only a regeneration moves them to the new one (the
+   * plaintext is gone). Ask the user to regenerate (and save) new codes
+   * before the old key is dropped; after it, the old codes no longer work.
+   */
+  | 'recovery_codes_rekey'
+  /**
+   * The authenticator app's secret is sealed under a key the service no
+   * longer holds (the key was dropped before `rekey` moved it): the app's
+   * codes cannot be checked. Ask the user to remove the app (with another
+   * factor or a recovery code) and add it again.
+   */
+  | 'totp_reenroll';
 
 /** A factor as listed to its owner: never a secret or a key. */
 export interface FactorInfo {
@@ -181,6 +200,21 @@ export type RevealRecoveryCodesResult =
   | Failure<'already_revealed' | 'not_enrolled'>
   /** Codes are not shown while the account is locked. */
   | LockedFailure;
+
+/** What only the user can move to the current key: revealed recovery codes (regenerate them), an authenticator app under a dropped key (re-enroll it). */
+export type RekeyNeed = 'recovery_codes' | 'totp';
+
+/** Result of `rekey`: what moved to the current key, and what still needs an old one. */
+export interface RekeyResult {
+  /** Always: the record was read, and written if anything moved. */
+  ok: true;
+  /** Sealed values moved to the current key (TOTP secrets, a pending enrollment's, an unrevealed code set). */
+  resealed: number;
+  /** Ids of keys other than the current one the record still needs (sorted); empty when none. */
+  dependsOn: string[];
+  /** What only the user can move; each also shows in `status().attention`. */
+  needsUser: RekeyNeed[];
+}
 
 /** Result of `regenerateRecoveryCodes`; `method` is the kind of proof that was accepted. */
 export type RegenerateRecoveryCodesResult = { ok: true; method: ProofMethod } | ProofFailureResult | LockedFailure;

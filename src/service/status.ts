@@ -1,5 +1,6 @@
 import type { MfaRecord } from '../stores/types.ts';
 import { assertUserId, type ServiceContext } from './context.ts';
+import { codesNeedRekey, totpUnavailable } from './key-rotation.ts';
 import { activeLock } from './lock.ts';
 import { methodsOf } from './mfa-challenge.ts';
 import { isEnabled } from './record.ts';
@@ -12,11 +13,13 @@ const CHECKUP_AFTER_MS = 28 * DAY;
 /** At or below this many unused codes, `recovery_codes_low`. */
 const LOW_CODES = 2;
 
-function attentionOf(record: MfaRecord, remaining: number, now: number): Attention[] {
+function attentionOf(ctx: ServiceContext, record: MfaRecord, remaining: number, now: number): Attention[] {
   if (!isEnabled(record)) return [];
   const attention: Attention[] = [];
   if (record.unrevealedCodes !== null) attention.push('recovery_codes_unrevealed');
   else if (remaining <= LOW_CODES) attention.push('recovery_codes_low');
+  if (codesNeedRekey(ctx, record, remaining)) attention.push('recovery_codes_rekey');
+  if (totpUnavailable(ctx, record)) attention.push('totp_reenroll');
   if (record.factors.length === 1) attention.push('single_factor');
   if (record.enabledAt !== null && now - record.enabledAt > CHECKUP_AFTER_MS && (record.lastMfaAt === null || record.lastMfaAt <= record.enabledAt)) {
     attention.push('checkup_due');
@@ -43,7 +46,7 @@ export async function status(ctx: ServiceContext, userId: string): Promise<Statu
     recoveryCodesRemaining: remaining,
     recoveryCodesUnrevealed: enabled && record.unrevealedCodes !== null,
     methods: methodsOf(ctx, record),
-    attention: attentionOf(record, remaining, now),
+    attention: attentionOf(ctx, record, remaining, now),
   };
   if (lock) {
     result.lockedUntil = lock.retryAt;

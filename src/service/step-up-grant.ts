@@ -10,6 +10,7 @@
  */
 import type { HmacKey } from '../seal.ts';
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import { MAX_USER_ID_BYTES } from './context.ts';
 
 export interface GrantClaims {
   userId: string;
@@ -18,8 +19,12 @@ export interface GrantClaims {
 }
 
 const PREFIX = 'g1';
-/** Longer strings are refused before any parsing or hashing. */
-const MAX_GRANT_LENGTH = 65_536;
+/**
+ * Longer strings are refused before any parsing or hashing. The longest
+ * grant the service issues: the largest legal user id in base64url (65,536
+ * characters) and the other fields (at most 81).
+ */
+const MAX_GRANT_LENGTH = Math.ceil((MAX_USER_ID_BYTES * 4) / 3) + 128;
 const INTEGER = /^(0|[1-9][0-9]{0,15})$/;
 const B64URL = /^[A-Za-z0-9_-]+$/;
 

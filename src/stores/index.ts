@@ -9,6 +9,7 @@ export type {
   RecoveryCodeStore,
   StoredMfaRecord,
   TotpFactorRecord,
+  UserScanPage,
   UserStore,
   VersionedRecord,
   WebAuthnFactorRecord,

@@ -1,5 +1,6 @@
 import { MfaError } from '../errors.ts';
-import type { StoredMfaRecord, RecoveryCodeStore, UserStore, VersionedRecord } from './types.ts';
+import { checkScanLimit } from './scan.ts';
+import type { StoredMfaRecord, RecoveryCodeStore, UserScanPage, UserStore, VersionedRecord } from './types.ts';
 
 /**
  * In-process {@link UserStore}: the embedded default for one app server and
@@ -24,6 +25,8 @@ import type { StoredMfaRecord, RecoveryCodeStore, UserStore, VersionedRecord } f
  */
 export class MemoryUserStore implements UserStore {
   readonly #records = new Map<string, { json: string; version: number }>();
+  /** Every user id with a record, in the order they were created (records are never deleted): what scan pages through. */
+  readonly #ids: string[] = [];
 
   async get(userId: string): Promise<VersionedRecord | null> {
     const entry = this.#records.get(userId);
@@ -34,8 +37,25 @@ export class MemoryUserStore implements UserStore {
     const json = JSON.stringify(record);
     const entry = this.#records.get(userId);
     if ((entry?.version ?? null) !== expectedVersion) return false;
+    if (entry === undefined) this.#ids.push(userId);
     this.#records.set(userId, { json, version: (expectedVersion ?? 0) + 1 });
     return true;
+  }
+
+  /**
+   * Pages through the user ids in the order their records were created;
+   * the cursor is the position reached (a decimal string), meaningful to
+   * this store object only. Users created during the walk come after it.
+   */
+  async scan(cursor: string | null, limit: number): Promise<UserScanPage> {
+    checkScanLimit(limit, 'MemoryUserStore.scan');
+    if (cursor !== null && (typeof cursor !== 'string' || !/^(0|[1-9][0-9]{0,15})$/.test(cursor) || Number(cursor) > this.#ids.length)) {
+      throw new MfaError('invalid_argument', 'MemoryUserStore.scan: cursor must be null or a cursor an earlier page returned');
+    }
+    const start = cursor === null ? 0 : Number(cursor);
+    const userIds = this.#ids.slice(start, start + limit);
+    const next = start + userIds.length;
+    return { userIds, cursor: next < this.#ids.length ? String(next) : null };
   }
 
   /** Number of users with a record. */

@@ -147,6 +147,16 @@ export interface MfaRecord {
   recoveryCodeSet: string | null;
   /** Incremented with every new set and never reset: orders the store's replaces, so a late one for an older set is ignored. */
   recoveryCodeGeneration: number;
+  /**
+   * Key ids of the root keys the live set's stored hashes may be made
+   * under, so a key rotation knows which old key the codes still need:
+   * exactly one (the key that hashed them) for every set hashed by this
+   * version, every key of the ring for a set found without this field
+   * (hashed by an earlier version); empty without a set. Absent in records
+   * written before it existed. Sealed values need no such field: each
+   * carries its key id in its header.
+   */
+  recoveryCodeKeyIds?: string[];
   /** Sealed plaintext of the live set until it is revealed once, then null. */
   unrevealedCodes: string | null;
   /** When the live recovery-code set was made (ms), or null. */
@@ -244,6 +254,20 @@ export interface VersionedRecord {
   version: number;
 }
 
+/** One page of {@link UserStore.scan}. */
+export interface UserScanPage {
+  /** User ids with a record, each exactly as it was put. */
+  userIds: string[];
+  /** Pass it to the next call; null once the walk is complete. */
+  cursor: string | null;
+  /**
+   * Records on this page whose user id the store does not know, so they
+   * are not in `userIds`: rows an adapter wrote before it kept the id
+   * (their next `put` records it). Absent means 0.
+   */
+  unnamed?: number;
+}
+
 /**
  * Persists one {@link MfaRecord} per user id. Every write is a
  * compare-and-set on the version, so two app servers racing on one user
@@ -263,6 +287,20 @@ export interface UserStore {
    * version, exactly one wins.
    */
   put(userId: string, record: StoredMfaRecord, expectedVersion: number | null): Promise<boolean>;
+  /**
+   * Optional: pages through every user id that has a record, for
+   * maintenance such as re-sealing after a key rotation (`rekeyAll` of
+   * `twofold/maintenance`). Start with `cursor` null and pass each page's
+   * `cursor` back until it is null. Every user whose record exists for the
+   * whole walk is in exactly one page, however many records are written
+   * meanwhile; one created during the walk may or may not be. `limit` (a
+   * positive integer) is the page size asked for: a page may hold fewer ids,
+   * none at all before the end, or (a store over a primitive that only takes
+   * a hint, like Redis's SCAN) somewhat more. A cursor is an opaque string
+   * that resumes the walk later, in another process too, over the same
+   * store configuration. The order is the store's choice.
+   */
+  scan?(cursor: string | null, limit: number): Promise<UserScanPage>;
 }
 
 /**

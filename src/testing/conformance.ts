@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { MfaError } from '../errors.ts';
+import { rekeyAll, secretKeyId } from '../maintenance/rekey-all.ts';
 import { generateTotp } from '../otp/totp.ts';
 import { MfaService } from '../service/mfa-service.ts';
 import { blankRecord } from '../service/record.ts';
@@ -64,6 +65,40 @@ function countTrue(results: readonly boolean[]): number {
   return results.filter((result) => result === true).length;
 }
 
+/**
+ * Every page of a scan from `cursor` (default: the start) to the end, with
+ * `between` run after each page (to write while the walk is under way).
+ * Fails on a walk that never ends.
+ */
+async function walk(
+  users: UserStore,
+  limit: number,
+  between?: (page: number) => Promise<void>,
+  cursor: string | null = null,
+): Promise<{ userIds: string[]; pages: number; unnamed: number }> {
+  const userIds: string[] = [];
+  let pages = 0;
+  let unnamed = 0;
+  do {
+    const page = await users.scan!(cursor, limit);
+    expect(Array.isArray(page.userIds), 'scan resolves { userIds, cursor }').toBe(true);
+    expect(page.cursor === null || typeof page.cursor === 'string', 'a cursor is a string or null').toBe(true);
+    userIds.push(...page.userIds);
+    unnamed += page.unnamed ?? 0;
+    cursor = page.cursor;
+    if (++pages > 1_000_000) throw new Error('scan never reached a null cursor');
+    await between?.(pages);
+  } while (cursor !== null);
+  return { userIds, pages, unnamed };
+}
+
+/** How many times each id occurs. */
+function occurrences(ids: readonly string[]): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const id of ids) counts.set(id, (counts.get(id) ?? 0) + 1);
+  return counts;
+}
+
 /** The service's way of writing: re-read and retry until the compare-and-set wins. */
 async function incrementFailures(users: UserStore, userId: string, maxAttempts: number): Promise<void> {
   for (let attempt = 0; attempt < maxAttempts; attempt++) {
@@ -95,9 +130,11 @@ function checkOptions(options: StoreConformanceOptions): number {
 /**
  * Registers the adapter conformance suite with vitest: every contract of
  * {@link UserStore} and {@link RecoveryCodeStore} (compare-and-set, atomic
- * consume, exact user ids, isolation of returned objects), including races
- * of `concurrency` parallel callers, and an end-to-end run of
- * {@link MfaService} over the adapter. Call it at the top level of a test
+ * consume, exact user ids, isolation of returned objects, and the optional
+ * `scan` when the store has one: every user exactly once while others
+ * write), including races of `concurrency` parallel callers, and an
+ * end-to-end run of {@link MfaService} over the adapter (a key rotation
+ * with `rekeyAll` among it). Call it at the top level of a test
  * file. Every test gets fresh stores from `makeStores` and asserts something.
  *
  * @example
@@ -364,6 +401,75 @@ export function runStoreConformance(options: StoreConformanceOptions): void {
             expect((await users.get(userId))?.record.failures, JSON.stringify(userId)).toBe(i);
           }
         }
+      });
+
+      /** `scan` is optional: a store without it passes these contracts by not having one at all. */
+      function scanContract(name: string, body: (users: UserStore) => Promise<void>): void {
+        contract(`scan (optional): ${name}`, async ({ users }) => {
+          if (users.scan === undefined) {
+            expect(users.scan, 'no scan: rekeyAll then needs the host\'s own user ids').toBeUndefined();
+            return;
+          }
+          expect(typeof users.scan).toBe('function');
+          await body(users);
+        });
+      }
+
+      scanContract('an empty store: no user ids, and the walk ends', async (users) => {
+        const { userIds, unnamed } = await walk(users, 10);
+        expect(userIds).toEqual([]);
+        expect(unnamed).toBe(0);
+      });
+
+      scanContract('every user is visited exactly once, whatever the page size; a cursor resumes with another page size', async (users) => {
+        const ids = Array.from({ length: 23 }, (_, i) => `scanned-${i}`);
+        for (const [i, userId] of ids.entries()) expect(await users.put(userId, sampleRecord({ failures: i }), null)).toBe(true);
+        // Versions do not matter: some users written again.
+        for (const userId of ids.slice(0, 5)) expect(await users.put(userId, sampleRecord({ failures: 99 }), 1)).toBe(true);
+        for (const limit of [4, 25, 1000]) {
+          const { userIds } = await walk(users, limit);
+          expect([...userIds].sort(), `limit ${limit}`).toEqual([...ids].sort());
+          expect(new Set(userIds).size, `limit ${limit}: no user twice`).toBe(userIds.length);
+        }
+        // The first page, then the rest from its cursor with another page size.
+        let first = await users.scan!(null, 4);
+        const seen = [...first.userIds];
+        while (first.cursor !== null && seen.length === 0) {
+          first = await users.scan!(first.cursor, 4);
+          seen.push(...first.userIds);
+        }
+        const rest = first.cursor === null ? [] : (await walk(users, 9, undefined, first.cursor)).userIds;
+        expect([...seen, ...rest].sort()).toEqual([...ids].sort());
+      });
+
+      scanContract('writes during the walk: every user present throughout is visited exactly once, a new one at most once', async (users) => {
+        const ids = Array.from({ length: 40 }, (_, i) => `present-${i}`);
+        for (const userId of ids) expect(await users.put(userId, sampleRecord(), null)).toBe(true);
+        const versions = new Map(ids.map((userId) => [userId, 1]));
+        const created: string[] = [];
+        const { userIds } = await walk(users, 7, async (page) => {
+          // After each page: every existing user written again, and two new users.
+          await Promise.all(ids.map(async (userId) => {
+            const version = versions.get(userId)!;
+            expect(await users.put(userId, sampleRecord({ failures: version }), version)).toBe(true);
+            versions.set(userId, version + 1);
+          }));
+          for (const userId of [`new-${page}-a`, `new-${page}-b`]) {
+            expect(await users.put(userId, sampleRecord(), null)).toBe(true);
+            created.push(userId);
+          }
+        });
+        const counts = occurrences(userIds);
+        for (const userId of ids) expect(counts.get(userId), userId).toBe(1);
+        for (const userId of created) expect(counts.get(userId) ?? 0, userId).toBeLessThanOrEqual(1);
+        for (const userId of counts.keys()) expect([...ids, ...created]).toContain(userId);
+      });
+
+      scanContract('awkward user ids come back from scan exactly as they were put', async (users) => {
+        for (const userId of awkwardUserIds) expect(await users.put(userId, sampleRecord(), null)).toBe(true);
+        const { userIds } = await walk(users, 5);
+        expect(userIds.length).toBe(awkwardUserIds.length);
+        expect(new Set(userIds)).toEqual(new Set(awkwardUserIds));
       });
 
       contract('patterns, prefixes and truncations of stored ids are not found', async ({ users }) => {
@@ -694,6 +800,56 @@ export function runStoreConformance(options: StoreConformanceOptions): void {
         if (!started.ok || !started.mfaRequired) throw new Error('startLogin did not issue a challenge');
         return started.challenge;
       }
+
+      contract('a key rotation over the adapter: rekeyAll moves every user to the new key, reports who must act, and then the old key can go', async (stores) => {
+        const [oldKey, newKey] = [randomBytes(32), randomBytes(32)];
+        let now = START;
+        const make = (secretKey: Uint8Array, previousSecretKeys: Uint8Array[] = []) =>
+          new MfaService({ issuer: 'Conformance', secretKey, previousSecretKeys, users: stores.users, recoveryCodes: stores.recoveryCodes, now: () => now });
+        const before = make(oldKey);
+        const totp = (secret: string) => generateTotp(secret, { now });
+        // Under the old key: alice revealed her codes, bob did not, carol is enrolling.
+        const secrets: Record<string, string> = {};
+        for (const userId of ['alice', 'bob', 'carol']) {
+          const begun = await before.beginEnrollment(userId, { accountName: `${userId}@example.com` });
+          if (!begun.ok) throw new Error(`beginEnrollment failed: ${begun.reason}`);
+          secrets[userId] = begun.secret;
+          if (userId !== 'carol') expect(await before.confirmEnrollment(userId, totp(begun.secret))).toMatchObject({ ok: true });
+        }
+        const aliceCodes = await before.revealRecoveryCodes('alice');
+        if (!aliceCodes.ok) throw new Error('reveal failed');
+        now += STEP_MS;
+
+        const rotated = make(newKey, [oldKey]);
+        const walkUsers = stores.users.scan ? { users: stores.users } : { userIds: ['alice', 'bob', 'carol'] };
+        const first = await rekeyAll({ service: rotated, ...walkUsers, limit: 2 });
+        // Only alice's revealed codes still need the old key: they are hashes, only she can replace them.
+        expect(first).toMatchObject({ users: 3, resealed: 4, needsUser: { recovery_codes: 1, totp: 0 }, unnamed: 0 });
+        expect(first.dependsOn).toEqual({ [secretKeyId(oldKey)]: 1 });
+        expect((await rotated.status('alice')).attention).toContain('recovery_codes_rekey');
+        // alice is told, and regenerates.
+        expect(await rotated.regenerateRecoveryCodes('alice', { totp: totp(secrets.alice!) })).toMatchObject({ ok: true });
+        const fresh = await rotated.revealRecoveryCodes('alice');
+        if (!fresh.ok) throw new Error('reveal failed');
+        const second = await rekeyAll({ service: rotated, ...walkUsers });
+        expect(second).toEqual({ users: 3, resealed: 0, needsUser: { recovery_codes: 0, totp: 0 }, dependsOn: {}, unnamed: 0 });
+
+        // The old key goes: everyone still logs in, with the app and with codes.
+        const after = make(newKey);
+        now += STEP_MS;
+        expect(await after.confirmEnrollment('carol', totp(secrets.carol!))).toMatchObject({ ok: true });
+        const bobCodes = await after.revealRecoveryCodes('bob');
+        if (!bobCodes.ok) throw new Error('reveal failed');
+        now += STEP_MS;
+        for (const [userId, code] of [['alice', fresh.codes[0]!], ['bob', bobCodes.codes[0]!]] as const) {
+          const started = await after.startLogin(userId);
+          if (!started.ok || !started.mfaRequired) throw new Error('startLogin did not issue a challenge');
+          expect(await after.verifyLogin(started.challenge, { totp: totp(secrets[userId]!) })).toMatchObject({ ok: true });
+          const again = await after.startLogin(userId);
+          if (!again.ok || !again.mfaRequired) throw new Error('startLogin did not issue a challenge');
+          expect(await after.verifyLogin(again.challenge, { recoveryCode: code })).toMatchObject({ ok: true, method: 'recovery_code' });
+        }
+      });
 
       contract('enrollment is confirmed with the first TOTP code; codes are revealed once and held by the stores', async (stores) => {
         const s = service(stores);

@@ -63,6 +63,7 @@ export function sampleRecord(overrides: Partial<MfaRecord> = {}): MfaRecord {
     enabledAt: 1_700_000_000_123,
     lastMfaAt: 1_700_000_900_000,
     recoveryCodeSet: 'k3x9Q0Zb_mWf-2LrTcYv1A',
+    recoveryCodeKeyIds: ['0a1b2c3d', 'e95fb5bd'],
     recoveryCodeGeneration: 3,
     unrevealedCodes: 'v1.k0.c2VhbGVkLXJlY292ZXJ5LWNvZGVzLXBsYWludGV4dA',
     recoveryCodesCreatedAt: 1_700_000_000_456,

@@ -36,7 +36,7 @@ class World {
   readonly stores = new FaultyStores();
   readonly mfa = new MfaService({
     issuer: 'Faults',
-    secretKey: '42'.repeat(32),
+    secretKey: `hex:${'42'.repeat(32)}`,
     users: this.stores.users,
     recoveryCodes: this.stores.recoveryCodes,
     now: () => this.now,

@@ -19,10 +19,10 @@ export const MINUTE = 60 * SECOND;
 export const HOUR = 60 * MINUTE;
 export const DAY = 24 * HOUR;
 
-/** Root keys (hex, 32 bytes). */
-export const KEY_1 = '11'.repeat(32);
-export const KEY_2 = '22'.repeat(32);
-export const KEY_3 = '33'.repeat(32);
+/** Root keys (32 bytes, as `hex:` strings). */
+export const KEY_1 = `hex:${'11'.repeat(32)}`;
+export const KEY_2 = `hex:${'22'.repeat(32)}`;
+export const KEY_3 = `hex:${'33'.repeat(32)}`;
 
 /** 2025-01-01T00:00:05Z: five seconds into a 30 s TOTP step. */
 export const T0 = Date.UTC(2025, 0, 1) + 5 * SECOND;

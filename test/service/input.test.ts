@@ -79,6 +79,44 @@ describe('user ids: anything but a non-empty, well-formed string of at most 1638
   });
 });
 
+describe('issue 15 point 4: the largest legal user id logs in, steps up and is remembered; one unit more is refused', () => {
+  it.each([
+    ['3-byte characters (49,152 UTF-8 bytes)', '€'.repeat(16_384), '€'],
+    ['4-byte characters (32,768 UTF-8 bytes)', '😀'.repeat(8_192), '😀'],
+  ])('%s', async (_label, userId, char) => {
+    expect(userId).toHaveLength(16_384);
+    const h = new Harness();
+    const u = await h.enroll(userId);
+
+    // Log in (remembering the browser), then log in again with the device alone.
+    const challenge = await h.challenge(userId);
+    expect(challenge.length).toBeGreaterThan(Buffer.byteLength(userId) * (4 / 3));
+    const login = await h.mfa.verifyLogin(challenge, { totp: h.freshCode(u.secret) }, { rememberDevice: {} });
+    // (Ids are compared, never printed: a failure must not dump 16,384 characters.)
+    expect(login.ok && login.userId === userId && login.device !== undefined, `verifyLogin: ${login.ok ? 'ok' : login.reason}`).toBe(true);
+    expect(await h.mfa.verifyLogin(challenge, { totp: h.freshCode(u.secret) })).toEqual({ ok: false, reason: 'challenge_invalid' });
+    const skipped = await h.mfa.startLogin(userId, { deviceToken: (login as { device: { token: string } }).device.token });
+    expect(skipped).toMatchObject({ ok: true, mfaRequired: false });
+
+    // Step up, and use the grant.
+    const started = await h.mfa.startStepUp(userId);
+    expect(started).toMatchObject({ ok: true });
+    const stepUp = await h.mfa.verifyStepUp((started as { challenge: string }).challenge, { totp: h.freshCode(u.secret) });
+    expect(stepUp.ok && stepUp.userId === userId, `verifyStepUp: ${stepUp.ok ? 'ok' : stepUp.reason}`).toBe(true);
+    expect(await h.mfa.regenerateRecoveryCodes(userId, { stepUp: (stepUp as { grant: string }).grant })).toEqual({ ok: true, method: 'step_up' });
+
+    const tooLong = userId + char;
+    for (const call of [
+      () => h.mfa.startLogin(tooLong),
+      () => h.mfa.startStepUp(tooLong),
+      () => h.mfa.status(tooLong),
+      () => h.mfa.beginEnrollment(tooLong, { accountName: 'user@example.com' }),
+    ]) {
+      await expectMfaError(call(), 'invalid_argument');
+    }
+  });
+});
+
 describe('proofs: junk is { ok: false, reason: malformed }, never throws, never counts as a failure', () => {
   const junkProofs = (valid: { totp: string; recoveryCode: string }): Array<[string, unknown]> => [
     ['undefined', undefined],
@@ -275,7 +313,8 @@ describe('nothing the service hands out carries a secret', () => {
     const h = new Harness({}, { codes: spy as unknown as MemoryRecoveryCodeStore });
     const outputs: unknown[] = [];
     const submittedCodes: string[] = [];
-    const needles: string[] = [KEY_1, Buffer.from(KEY_1, 'hex').toString('base64').replace(/=+$/, '')];
+    const keyHex = KEY_1.slice('hex:'.length);
+    const needles: string[] = [keyHex, Buffer.from(keyHex, 'hex').toString('base64').replace(/=+$/, '')];
     const addSecret = (secret: string) => {
       const key = Buffer.from(decodeBase32(secret)!);
       needles.push(secret, key.toString('hex'), key.toString('base64').replace(/=+$/, ''), key.toString('base64url'));

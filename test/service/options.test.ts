@@ -4,7 +4,7 @@
  * key), and the defaults of DESIGN.md apply when an option is left out.
  */
 import { randomBytes } from 'node:crypto';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { isMfaError } from '../../src/errors.ts';
 import { parseOtpauthUri } from '../../src/otp/index.ts';
 import { MfaService } from '../../src/service/mfa-service.ts';
@@ -69,10 +69,30 @@ describe('secretKey: at least 32 bytes', () => {
     expect(error.message).toContain('secretKey');
   });
 
-  it('accepts 32 bytes as bytes, hex and base64', () => {
-    const key = randomBytes(32);
-    for (const secretKey of [key, key.toString('hex'), key.toString('base64'), key.toString('base64url')]) {
+  it('accepts 32 bytes as bytes, hex: and base64: (and, with a warning, unprefixed hex and base64)', () => {
+    const key = Buffer.from(Array.from({ length: 32 }, (_, i) => (i * 37 + 11) & 255));
+    for (const secretKey of [key, `hex:${key.toString('hex')}`, `base64:${key.toString('base64')}`, `base64:${key.toString('base64url')}`]) {
       expect(() => new MfaService({ ...base(), secretKey })).not.toThrow();
+    }
+    const warnings = vi.spyOn(process, 'emitWarning').mockImplementation(() => undefined);
+    try {
+      for (const secretKey of [key.toString('hex'), key.toString('base64'), key.toString('base64url')]) {
+        expect(() => new MfaService({ ...base(), secretKey })).not.toThrow();
+      }
+    } finally {
+      warnings.mockRestore();
+    }
+  });
+
+  it('issue 15 point 3: refuses a passphrase-like or odd-length-hex secretKey (invalid_option) instead of guessing', () => {
+    const passphrase = 'correcthorsebatterystaplecorrecthorsebattery';
+    const hexTypo = `${'5a'.repeat(31)}c`;
+    for (const [secretKey, previousSecretKeys] of [[passphrase, []], [hexTypo, []], [KEY_1, [hexTypo]]] as const) {
+      const error = constructionError({ ...base(), secretKey, previousSecretKeys });
+      expect(error.code).toBe('invalid_option');
+      expect(error.message).toContain(previousSecretKeys.length > 0 ? 'previousSecretKeys[0]' : 'secretKey');
+      expect(error.message).not.toContain(passphrase.slice(0, 10));
+      expect(error.message).not.toContain(hexTypo.slice(0, 10));
     }
   });
 

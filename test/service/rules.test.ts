@@ -584,9 +584,10 @@ describe('Secrets at rest: sealed (AES-256-GCM) under secretKey, bound to the us
     const rotated = h.service({ secretKey: KEY_2, previousSecretKeys: [KEY_1] });
     const k2Only = h.service({ secretKey: KEY_2 });
 
-    // Before any login under K2, a ring without K1 cannot open alice's secret.
+    // Before any login under K2, a ring without K1 cannot open alice's secret: her code is refused (a value, not counted).
     h.clock.advance(30 * SECOND);
-    await expectMfaError(h.login('alice', { totp: codeAt(alice.secret, h.now) }, k2Only), 'seal_invalid');
+    expect(await h.login('alice', { totp: codeAt(alice.secret, h.now) }, k2Only)).toMatchObject({ ok: false, reason: 'invalid_code' });
+    expect((await h.record('alice'))!.failures).toBe(0);
 
     // A challenge signed under K1 verifies; the secret sealed under K1 opens.
     ok(await rotated.verifyLogin(k1Challenge, { totp: codeAt(alice.secret, h.now) }));
@@ -641,8 +642,12 @@ describe('Secrets at rest: sealed (AES-256-GCM) under secretKey, bound to the us
     const k2Only = h.service({ secretKey: KEY_2 });
     expect((await k2Only.status('erin')).state).toBe('enabled');
     ok(await h.login('erin', { totp: h.freshCode(begun.secret) }, k2Only));
-    // The set can never be shown now: regenerating gives a fresh one.
-    await expectMfaError(k2Only.revealRecoveryCodes('erin'), 'seal_invalid');
+    // The set can never be shown now: nobody has seen it, so a fresh one takes its place, shown once, and it works.
+    const fresh = ok(await k2Only.revealRecoveryCodes('erin')).codes;
+    expect(fresh).toHaveLength(10);
+    expect(await k2Only.revealRecoveryCodes('erin')).toMatchObject({ ok: false, reason: 'already_revealed' });
+    ok(await h.login('erin', { recoveryCode: fresh[0]! }, k2Only));
+    // Regenerating still gives another fresh one.
     ok(await k2Only.regenerateRecoveryCodes('erin', { totp: h.freshCode(begun.secret) }));
     expect(ok(await k2Only.revealRecoveryCodes('erin')).codes).toHaveLength(10);
   });

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { isMfaError, MemoryRecoveryCodeStore, MemoryUserStore, type MfaRecord } from 'twofold';
 import { awkwardUserIds, runStoreConformance, sampleRecord } from 'twofold/testing';
 import { MALFORMED_HASHES } from './malformed-hashes.ts';
+import { BAD_CURSORS, BAD_LIMITS } from './scan-arguments.ts';
 
 runStoreConformance({
   name: 'memory',
@@ -18,6 +19,27 @@ async function expectInvalidArgument(promise: Promise<unknown>): Promise<void> {
   );
   expect(isMfaError(error, 'invalid_argument'), `expected MfaError invalid_argument, got ${String(error)}`).toBe(true);
 }
+
+describe('MemoryUserStore.scan', () => {
+  it('pages in creation order; the cursor is the position reached, and a user created after the last page is left for the next walk', async () => {
+    const users = new MemoryUserStore();
+    for (const userId of ['c', 'a', 'b']) expect(await users.put(userId, sampleRecord(), null)).toBe(true);
+    expect(await users.put('a', sampleRecord({ failures: 1 }), 1)).toBe(true);
+    expect(await users.scan(null, 2)).toEqual({ userIds: ['c', 'a'], cursor: '2' });
+    expect(await users.put('d', sampleRecord(), null)).toBe(true);
+    expect(await users.scan('2', 2)).toEqual({ userIds: ['b', 'd'], cursor: null });
+  });
+
+  it.each(BAD_LIMITS)('refuses a page size of %s with MfaError invalid_argument', async (_, limit) => {
+    await expectInvalidArgument(new MemoryUserStore().scan(null, limit as number));
+  });
+
+  it.each([...BAD_CURSORS, ['past the end', '5'] as [string, unknown]])('refuses a cursor (%s) it never made with MfaError invalid_argument', async (_, cursor) => {
+    const users = new MemoryUserStore();
+    expect(await users.put('a', sampleRecord(), null)).toBe(true);
+    await expectInvalidArgument(users.scan(cursor as string, 10));
+  });
+});
 
 describe('MemoryRecoveryCodeStore', () => {
   it.each(MALFORMED_HASHES)('rejects a malformed hash (%s) in replace with MfaError invalid_argument', async (_, bad) => {

@@ -162,7 +162,7 @@ describe.skipIf(skip)('MySQL (MariaDB): connection faults', () => {
   });
 
   function service(): MfaService {
-    return new MfaService({ issuer: 'Faults', secretKey: '44'.repeat(32), users, recoveryCodes: codes, now: () => now });
+    return new MfaService({ issuer: 'Faults', secretKey: `hex:${'44'.repeat(32)}`, users, recoveryCodes: codes, now: () => now });
   }
 
   function storeWarnings(): number {

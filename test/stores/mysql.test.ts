@@ -14,6 +14,7 @@ import { migrate, migrationSql, MysqlRecoveryCodeStore, MysqlUserStore, type Mys
 import { runStoreConformance, sampleRecord } from 'twofold/testing';
 import { MYSQL_URL, mysqlSkipReason } from '../support/services.ts';
 import { MALFORMED_HASHES } from './malformed-hashes.ts';
+import { BAD_CURSORS, BAD_LIMITS } from './scan-arguments.ts';
 import { createPool, dropTables, dropTablesAndEnd, freshPrefix, storesOn, type TestPool } from './mysql-stores.ts';
 
 const skip = await mysqlSkipReason();
@@ -197,6 +198,13 @@ describe.skipIf(skip)('MySQL adapter: stores', () => {
     ({ users, recoveryCodes: codes } = storesOn(pool, tablePrefix));
   });
 
+  it.each([...BAD_LIMITS.map(([name, limit]) => [`page size ${name}`, limit, null]), ...BAD_CURSORS.map(([name, cursor]) => [`cursor ${name}`, 10, cursor])])(
+    'scan refuses a %s with MfaError invalid_argument',
+    async (_, limit, cursor) => {
+      await expectMfaError(users.scan(cursor as string | null, limit as number), 'invalid_argument');
+    },
+  );
+
   afterAll(async () => {
     await dropTablesAndEnd(pool, tablePrefix);
   });
@@ -238,7 +246,11 @@ describe.skipIf(skip)('MySQL adapter: stores', () => {
       { name: 'user_key', type: 'binary(32)', charset: null, collation: null },
       { name: 'record', type: 'longtext', charset: 'utf8mb4', collation: 'utf8mb4_bin' },
       { name: 'version', type: expect.stringMatching(/^bigint(\(20\))? unsigned$/), charset: null, collation: null },
+      { name: 'user_id', type: 'blob', charset: null, collation: null },
     ]);
+    // The user id itself, as UTF-8 bytes, for UserStore.scan.
+    const [[named]] = await pool.query<mysql.RowDataPacket[]>(`SELECT user_id FROM \`${tablePrefix}users\` WHERE user_key = UNHEX(?)`, [createHash('sha256').update(userId).digest('hex')]);
+    expect((named!.user_id as Buffer).toString('utf8')).toBe(userId);
   });
 
   it('stores escaped NULs, astral characters, lone surrogates (escaped) and backslashes byte for byte, unnormalised', async () => {
@@ -557,6 +569,40 @@ describe.skipIf(skip)('migrate', () => {
       await holder.query(`SELECT RELEASE_LOCK('twofold_migrate')`);
     } finally {
       await holder.end();
+    }
+  });
+
+  it('a users table from before user_id: migrate (or the script) adds the column; its old rows are counted as unnamed by scan until a write names them', async () => {
+    const legacy = "legacy \u0000 o'brien";
+    const oldTable = (table: string) => `CREATE TABLE \`${table}\` (
+      user_key BINARY(32) NOT NULL, record LONGTEXT CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL, version BIGINT UNSIGNED NOT NULL,
+      PRIMARY KEY (user_key), CHECK (version >= 1)) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`;
+    const tablePrefix = freshPrefix();
+    prefixes.push(tablePrefix);
+    await pool.query(oldTable(`${tablePrefix}users`));
+    await pool.query(`INSERT INTO \`${tablePrefix}users\` VALUES (UNHEX(?), ?, 3)`, [createHash('sha256').update(legacy).digest('hex'), JSON.stringify(sampleRecord())]);
+    await migrate(pool, { tablePrefix });
+    await migrate(pool, { tablePrefix });
+    const { users } = storesOn(pool, tablePrefix);
+    expect(await users.get(legacy)).toEqual({ record: sampleRecord(), version: 3 });
+    expect(await users.put('fresh', sampleRecord(), null)).toBe(true);
+    expect(await users.scan(null, 10)).toEqual({ userIds: ['fresh'], cursor: null, unnamed: 1 });
+    expect(await users.put(legacy, sampleRecord({ failures: 1 }), 3)).toBe(true);
+    expect(new Set((await users.scan(null, 10)).userIds)).toEqual(new Set(['fresh', legacy]));
+    expect((await users.scan(null, 10)).unnamed).toBeUndefined();
+
+    // The script adds it too (MySQL has no ADD COLUMN IF NOT EXISTS), and running it again changes nothing.
+    const script = await freshDatabase({ multipleStatements: true });
+    try {
+      await script.db.query(oldTable('twofold_users'));
+      await script.db.query(migrationSql());
+      await script.db.query(migrationSql());
+      const [columns] = await script.db.query<mysql.RowDataPacket[]>(
+        `SELECT COLUMN_NAME AS name FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'twofold_users' ORDER BY ORDINAL_POSITION`,
+      );
+      expect(columns.map((c) => c.name)).toEqual(['user_key', 'record', 'version', 'user_id']);
+    } finally {
+      await script.db.end();
     }
   });
 

@@ -13,6 +13,7 @@ import { migrate, migrationSql, PostgresRecoveryCodeStore, PostgresUserStore, ty
 import { runStoreConformance, sampleRecord } from 'twofold/testing';
 import { postgresSkipReason, POSTGRES_URL } from '../support/services.ts';
 import { MALFORMED_HASHES } from './malformed-hashes.ts';
+import { BAD_CURSORS, BAD_LIMITS } from './scan-arguments.ts';
 import { createPool, dropSchema, freshSchemaName, storesOn } from './postgres-stores.ts';
 
 const skip = await postgresSkipReason();
@@ -132,6 +133,13 @@ describe.skipIf(skip)('PostgreSQL adapter: stores', () => {
   afterAll(async () => {
     await dropSchema(pool, schema);
   });
+
+  it.each([...BAD_LIMITS.map(([name, limit]) => [`page size ${name}`, limit, null]), ...BAD_CURSORS.map(([name, cursor]) => [`cursor ${name}`, 10, cursor])])(
+    'scan refuses a %s with MfaError invalid_argument',
+    async (_, limit, cursor) => {
+      await expectMfaError(users.scan(cursor as string | null, limit as number), 'invalid_argument');
+    },
+  );
 
   it('keys rows by SHA-256 of the UTF-8 user id, and keeps the record as its exact JSON text', async () => {
     const userId = `key-${hash()}`;
@@ -351,6 +359,30 @@ describe.skipIf(skip)('migrate', () => {
       await client.query('ROLLBACK');
       client.release();
     }
+  });
+
+  it('a users table from before user_id: migrate adds the column; its old rows are counted as unnamed by scan until a write names them', async () => {
+    const schema = freshSchemaName();
+    schemas.push(schema);
+    // The table as migrationSql made it before twofold kept user ids, with a row written then.
+    await pool.query(`CREATE SCHEMA "${schema}"`);
+    await pool.query(`CREATE TABLE "${schema}".twofold_users (
+      user_key bytea PRIMARY KEY CHECK (octet_length(user_key) = 32), record text NOT NULL, version bigint NOT NULL CHECK (version >= 1))`);
+    const legacy = "legacy \u0000 o'brien";
+    await pool.query(`INSERT INTO "${schema}".twofold_users (user_key, record, version) VALUES ($1, $2, 3)`, [
+      createHash('sha256').update(legacy, 'utf8').digest(),
+      JSON.stringify(sampleRecord()),
+    ]);
+    await migrate(pool, { schema });
+    await migrate(pool, { schema });
+    const { users } = storesOn(pool, schema);
+    expect(await users.get(legacy)).toEqual({ record: sampleRecord(), version: 3 });
+    expect(await users.put('fresh', sampleRecord(), null)).toBe(true);
+    expect(await users.scan(null, 10)).toEqual({ userIds: ['fresh'], cursor: null, unnamed: 1 });
+    // Its next write names it.
+    expect(await users.put(legacy, sampleRecord({ failures: 1 }), 3)).toBe(true);
+    expect(new Set((await users.scan(null, 10)).userIds)).toEqual(new Set(['fresh', legacy]));
+    expect((await users.scan(null, 10)).unnamed).toBeUndefined();
   });
 
   it('sql/postgres.sql is exactly migrationSql("public")', () => {

@@ -13,6 +13,7 @@ import { RedisRecoveryCodeStore, RedisUserStore, type RedisClient } from 'twofol
 import { awkwardUserIds, runStoreConformance, sampleRecord } from 'twofold/testing';
 import { redisSkipReason } from '../support/services.ts';
 import { MALFORMED_HASHES } from './malformed-hashes.ts';
+import { BAD_CURSORS, BAD_LIMITS } from './scan-arguments.ts';
 import { connect, deleteKeys, freshPrefix, keysUnder } from './redis-stores.ts';
 
 const skip = await redisSkipReason();
@@ -157,8 +158,10 @@ describe.skipIf(skip !== null)('Redis adapter key layout', () => {
     expect((await keysUnder(client(), keyPrefix)).sort()).toEqual([codesKey, userKey]);
     expect(await client().type(userKey)).toBe('hash');
     const stored = await client().hgetall(userKey);
-    expect(Object.keys(stored).sort()).toEqual(['r', 'v', 'w']);
+    expect(Object.keys(stored).sort()).toEqual(['r', 'u', 'v', 'w']);
     expect(stored.v).toBe('1');
+    // The user id itself, for UserStore.scan (the key holds only its hash).
+    expect(stored.u).toBe('alice');
     // Opaque JSON text: exactly what JSON.stringify made, never re-encoded by Lua.
     expect(stored.r).toBe(JSON.stringify(record));
 
@@ -221,6 +224,19 @@ describe.skipIf(skip !== null)('Redis adapter key layout', () => {
 });
 
 describe.skipIf(skip !== null)('Redis adapter input checks', () => {
+  it.each([
+    ...BAD_LIMITS.map(([name, limit]) => [`page size ${name}`, limit, null]),
+    ...BAD_CURSORS.map(([name, cursor]) => [`cursor ${name}`, 10, cursor]),
+    ['cursor naming a node there is not', 10, '1:0'],
+  ])('scan refuses a %s with MfaError invalid_argument', async (_, limit, cursor) => {
+    await expectMfaError(stores().users.scan(cursor as string | null, limit as number), 'invalid_argument');
+  });
+
+  it('scan refuses a client that can neither SCAN nor list Cluster nodes: MfaError invalid_option', async () => {
+    const bare = { evalsha: () => null, eval: () => null, hget: () => null, hmget: () => null } as unknown as ConstructorParameters<typeof RedisUserStore>[0];
+    await expectMfaError(new RedisUserStore(bare).scan(null, 10), 'invalid_option');
+  });
+
   const malformed: Array<[string, unknown]> = [
     ...MALFORMED_HASHES,
     ['the generation field name', 'g'],

@@ -74,7 +74,7 @@ describe('SQLite: faults', () => {
   }
 
   function service(): MfaService {
-    return new MfaService({ issuer: 'Faults', secretKey: '44'.repeat(32), users, recoveryCodes: codes, now: () => now });
+    return new MfaService({ issuer: 'Faults', secretKey: `hex:${'44'.repeat(32)}`, users, recoveryCodes: codes, now: () => now });
   }
 
   function storeWarnings(): number {
@@ -296,7 +296,7 @@ describe('SQLite: faults', () => {
     const impatient = open(path, { timeout: 30 });
     const holder = open(path);
     try {
-      const other = new MfaService({ issuer: 'Faults', secretKey: '44'.repeat(32), ...storesOn(impatient), now: () => now });
+      const other = new MfaService({ issuer: 'Faults', secretKey: `hex:${'44'.repeat(32)}`, ...storesOn(impatient), now: () => now });
       const logins = [await challenge(other, userId), await challenge(other, userId)];
       holder.exec('BEGIN IMMEDIATE');
       expect((await rejection(other.verifyLogin(logins[0]!, { totp: codeAt(secret, now) }))).code).toBe('SQLITE_BUSY');

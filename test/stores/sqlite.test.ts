@@ -15,6 +15,7 @@ import { migrate, migrationSql, SqliteRecoveryCodeStore, SqliteUserStore, type S
 import { awkwardUserIds, runStoreConformance, sampleRecord } from 'twofold/testing';
 import { codeAt, ok, SECOND, T0 } from '../service/fixtures.ts';
 import { MALFORMED_HASHES } from './malformed-hashes.ts';
+import { BAD_CURSORS, BAD_LIMITS } from './scan-arguments.ts';
 import { freshDatabase, freshPath, open, removeFiles, runChild, storesOn } from './sqlite-stores.ts';
 
 const hash = (): string => randomBytes(32).toString('hex');
@@ -229,6 +230,13 @@ describe('SQLite adapter: stores', () => {
   afterAll(() => {
     db.close();
   });
+
+  it.each([...BAD_LIMITS.map(([name, limit]) => [`page size ${name}`, limit, null]), ...BAD_CURSORS.map(([name, cursor]) => [`cursor ${name}`, 10, cursor])])(
+    'scan refuses a %s with MfaError invalid_argument',
+    async (_, limit, cursor) => {
+      await expectMfaError(users.scan(cursor as string | null, limit as number), 'invalid_argument');
+    },
+  );
 
   const keyOf = (userId: string): Buffer => createHash('sha256').update(userId, 'utf8').digest();
 
@@ -572,6 +580,30 @@ describe('migrate', () => {
     }
   });
 
+  it('a users table from before user_id: migrate adds the column; its old rows are counted as unnamed by scan until a write names them', async () => {
+    const db = open(freshPath());
+    try {
+      // The table as migrationSql made it before twofold kept user ids, with a row written then.
+      db.exec(`CREATE TABLE "twofold_users" (
+        user_key BLOB NOT NULL PRIMARY KEY CHECK (length(user_key) = 32), record TEXT NOT NULL, version INTEGER NOT NULL CHECK (version >= 1)
+      ) STRICT, WITHOUT ROWID`);
+      const legacy = "legacy \u0000 o'brien";
+      db.prepare(`INSERT INTO twofold_users VALUES (?, ?, 3)`).run(createHash('sha256').update(legacy, 'utf8').digest(), JSON.stringify(sampleRecord()));
+      await migrate(db);
+      await migrate(db);
+      expect(tablesOf(db)).toEqual(TABLES);
+      const { users } = storesOn(db);
+      expect(await users.get(legacy)).toEqual({ record: sampleRecord(), version: 3 });
+      expect(await users.put('fresh', sampleRecord(), null)).toBe(true);
+      expect(await users.scan(null, 10)).toEqual({ userIds: ['fresh'], cursor: null, unnamed: 1 });
+      expect(await users.put(legacy, sampleRecord({ failures: 1 }), 3)).toBe(true);
+      expect(new Set((await users.scan(null, 10)).userIds)).toEqual(new Set(['fresh', legacy]));
+      expect((await users.scan(null, 10)).unnamed).toBeUndefined();
+    } finally {
+      db.close();
+    }
+  });
+
   it('creates exactly what the text of migrationSql creates, STRICT and WITHOUT ROWID', async () => {
     const viaMigrate = new Database(':memory:');
     const viaText = new Database(':memory:');
@@ -597,10 +629,12 @@ describe('migrate', () => {
     try {
       db.exec(migrationSql());
       const key = Buffer.alloc(32, 1);
-      expect(() => db.prepare(`INSERT INTO twofold_users VALUES (?, '{}', 1)`).run(Buffer.alloc(31))).toThrow(/CHECK/);
-      expect(() => db.prepare(`INSERT INTO twofold_users VALUES (?, '{}', 0)`).run(key)).toThrow(/CHECK/);
-      expect(() => db.prepare(`INSERT INTO twofold_users VALUES (?, '{}', 1.5)`).run(key)).toThrow(/INTEGER/);
-      expect(() => db.prepare(`INSERT INTO twofold_users VALUES ('k', '{}', 1)`).run()).toThrow(/BLOB/);
+      const users = 'INSERT INTO twofold_users (user_key, record, version)';
+      expect(() => db.prepare(`${users} VALUES (?, '{}', 1)`).run(Buffer.alloc(31))).toThrow(/CHECK/);
+      expect(() => db.prepare(`${users} VALUES (?, '{}', 0)`).run(key)).toThrow(/CHECK/);
+      expect(() => db.prepare(`${users} VALUES (?, '{}', 1.5)`).run(key)).toThrow(/INTEGER/);
+      expect(() => db.prepare(`${users} VALUES ('k', '{}', 1)`).run()).toThrow(/BLOB/);
+      expect(() => db.prepare(`INSERT INTO twofold_users VALUES (?, '{}', 1, 'an id as text')`).run(key)).toThrow(/BLOB/);
       expect(() => db.prepare(`INSERT INTO twofold_recovery_code_sets VALUES (?, -1)`).run(key)).toThrow(/CHECK/);
       expect(() => db.prepare(`INSERT INTO twofold_recovery_codes VALUES (?, 0, ?, NULL)`).run(key, Buffer.alloc(16))).toThrow(/CHECK/);
     } finally {

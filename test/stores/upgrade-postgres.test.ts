@@ -68,7 +68,7 @@ describe.skipIf(skip)('PostgreSQL: 0.1.0 records', () => {
 
   it("a change rewrites only that user's row: every other row and code set stays 0.1.0's, byte for byte", async () => {
     const { schema, users, recoveryCodes } = await restore();
-    const mfa = new MfaService({ issuer: fixture.serviceOptions.issuer, secretKey: fixture.rootKey, users, recoveryCodes, now: () => fixture.now });
+    const mfa = new MfaService({ issuer: fixture.serviceOptions.issuer, secretKey: `hex:${fixture.rootKey}`, users, recoveryCodes, now: () => fixture.now });
     const alice = fixture.users.alice;
     const started = await mfa.startLogin(alice.userId);
     if (!started.ok || !started.mfaRequired) throw new Error(JSON.stringify(started));

@@ -61,7 +61,7 @@ let userCounter = 0;
 
 /** Two app servers on one engine, with a clock only the test moves. */
 export class TwoServers {
-  readonly secretKey = randomBytes(32).toString('hex');
+  readonly secretKey = `hex:${randomBytes(32).toString('hex')}`;
   now = T0;
   readonly servers: [MfaService, MfaService];
 
@@ -233,7 +233,7 @@ export type InProcessEngine = Pick<RaceEngine, 'stores'>;
 
 /** Two app servers with the WebAuthn plugin on one engine, a clock only the test moves, and every event of both. */
 export class TwoWebAuthnServers {
-  readonly secretKey = randomBytes(32).toString('hex');
+  readonly secretKey = `hex:${randomBytes(32).toString('hex')}`;
   now = T0;
   readonly events: MfaEvent[] = [];
   readonly servers: [MfaService, MfaService];
@@ -383,7 +383,7 @@ type StartLoginResult = Awaited<ReturnType<MfaService['startLogin']>>;
 
 /** Two app servers (TOTP, no plugin) on one engine, a clock only the test moves, and every event of both. */
 export class TwoDeviceServers {
-  readonly secretKey = randomBytes(32).toString('hex');
+  readonly secretKey = `hex:${randomBytes(32).toString('hex')}`;
   now = T0;
   readonly events: MfaEvent[] = [];
   readonly servers: [MfaService, MfaService];

@@ -38,8 +38,9 @@ export async function captureSetupPage(page: Page, options: CaptureOptions = {})
   });
   if (width === 0) throw new Error('captureSetupPage: the QR image did not load');
   if (options.revealKey ?? true) {
+    // The key is shown beside the QR code (older pages hid it in a <details>: open that if there is one).
     const details = page.locator('details', { has: page.locator('#secret') });
-    if ((await details.getAttribute('open')) === null) await details.locator('summary').click();
+    if ((await details.count()) > 0 && (await details.getAttribute('open')) === null) await details.locator('summary').click();
     await page.locator('#secret').waitFor({ state: 'visible' });
   }
   // No hover effect in the picture.

@@ -7,6 +7,7 @@
  * test/stores/upgrade-redis.test.ts through {@link upgradeContracts}; each
  * test restores its own copy of the fixture, so none sees another's writes.
  */
+import { randomBytes } from 'node:crypto';
 import { expect, it } from 'vitest';
 import {
   MfaService,
@@ -17,6 +18,7 @@ import {
   type StoredMfaRecord,
   type UserStore,
 } from 'twofold';
+import { rekeyAll, secretKeyId } from 'twofold/maintenance';
 import { codeAt, ok, SECOND } from '../service/fixtures.ts';
 import type { V010Fixture, V010Record, V010User, V010UserLabel } from './v010-fixtures.ts';
 import { V010_USER_LABELS } from './v010-fixtures.ts';
@@ -69,7 +71,8 @@ class Bed {
   service(): MfaService {
     return new MfaService({
       issuer: this.fixture.serviceOptions.issuer,
-      secretKey: this.fixture.rootKey,
+      // 0.1.0 was configured with the bare hex string; the same key, as 0.x now asks for it.
+      secretKey: `hex:${this.fixture.rootKey}`,
       users: this.stores.users,
       recoveryCodes: this.stores.recoveryCodes,
       now: () => this.now,
@@ -479,5 +482,73 @@ export function upgradeContracts(engine: UpgradeEngine): void {
     expect(await bed.mfa.unlock(manual, { causes: ['manual'] })).toEqual({ ok: true });
     expect(await bed.mfa.status(manual)).toMatchObject({ state: 'enabled' });
   });
-}
 
+  it('a key rotation over the 0.1.0 records: rekeyAll over the host\'s own ids reaches and names every one; those who must regenerate are told and do; then every user logs in without the old key', async () => {
+    const bed = await open();
+    const oldKey = Buffer.from(fixture.rootKey, 'hex');
+    const newKey = randomBytes(32);
+    const make = (secretKey: Uint8Array, previousSecretKeys: Uint8Array[] = []) =>
+      new MfaService({ issuer: fixture.serviceOptions.issuer, secretKey, previousSecretKeys, users: bed.stores.users, recoveryCodes: bed.stores.recoveryCodes, now: () => bed.now });
+    const rotated = make(newKey, [oldKey]);
+    const after = make(newKey);
+    const ids = V010_USER_LABELS.map((label) => bed.id(label));
+    const scan = async () => {
+      const found = { userIds: [] as string[], unnamed: 0 };
+      let cursor: string | null = null;
+      do {
+        const page = await bed.stores.users.scan!(cursor, 3);
+        found.userIds.push(...page.userIds);
+        found.unnamed += page.unnamed ?? 0;
+        cursor = page.cursor;
+      } while (cursor !== null);
+      return found;
+    };
+    // The adapters of 0.1.0 kept no user id: a scan can only count their records (the memory store knows its keys).
+    const before = await scan();
+    expect(before.userIds.length + before.unnamed).toBe(ids.length);
+    expect(await rekeyAll({ service: rotated, users: bed.stores.users })).toMatchObject({ users: before.userIds.length, unnamed: before.unnamed });
+
+    // The host walks its own ids once: every record is moved as far as it can be, and written, so the store names it.
+    const told: string[] = [];
+    const first = await rekeyAll({ service: rotated, userIds: ids, limit: 3, onProgress: ({ needsUser }) => void told.push(...needsUser.map((u) => u.userId)) });
+    expect(first).toMatchObject({ users: 7, needsUser: { recovery_codes: 4, totp: 0 }, unnamed: 0 });
+    expect(first.dependsOn).toEqual({ [secretKeyId(oldKey)]: 4 });
+    // Everything sealed was moved by one walk or the other: 6 TOTP secrets, bob's unrevealed codes, carol's pending secret.
+    expect((await rekeyAll({ service: rotated, userIds: ids })).resealed).toBe(0);
+    // Those with codes revealed under the old key: alice, dave, erin, o'brien.
+    expect(told.sort()).toEqual(['alice', 'dave', 'erin', "o'brien \u0000 🔐"]);
+    const named = await scan();
+    expect(named.unnamed).toBe(0);
+    expect(new Set(named.userIds)).toEqual(new Set(ids));
+
+    // carol's enrollment, begun under the old key, is confirmed without it.
+    ok(await after.confirmEnrollment(bed.id('carol'), bed.code('carol')));
+    // Each one told regenerates (dave once his lock is over) and saves the new codes.
+    bed.now += 2 * STEP;
+    const fresh = new Map<string, string[]>();
+    for (const userId of told) {
+      const label = V010_USER_LABELS.find((l) => bed.id(l) === userId)!;
+      expect((await rotated.status(userId)).attention, label).toContain('recovery_codes_rekey');
+      ok(await rotated.regenerateRecoveryCodes(userId, { totp: bed.code(label) }));
+      fresh.set(userId, ok(await rotated.revealRecoveryCodes(userId)).codes);
+      expect((await rotated.status(userId)).attention, label).not.toContain('recovery_codes_rekey');
+    }
+    expect(await rekeyAll({ service: rotated, users: bed.stores.users })).toEqual({
+      users: 7,
+      resealed: 0,
+      needsUser: { recovery_codes: 0, totp: 0 },
+      dependsOn: {},
+      unnamed: 0,
+    });
+
+    // The old key is gone: every enabled user logs in with the app and with a recovery code.
+    bed.now += STEP;
+    fresh.set(bed.id('bob'), ok(await after.revealRecoveryCodes(bed.id('bob'))).codes);
+    fresh.set(bed.id('carol'), ok(await after.revealRecoveryCodes(bed.id('carol'))).codes);
+    for (const label of ['alice', 'bob', 'carol', 'dave', 'erin', 'obrien'] as const) {
+      expect(await bed.login(label, { totp: bed.code(label) }, after), label).toMatchObject({ ok: true, method: 'totp' });
+      expect(await bed.login(label, { recoveryCode: fresh.get(bed.id(label))![0]! }, after), label).toMatchObject({ ok: true, method: 'recovery_code' });
+    }
+    expect((await after.status(bed.id('frank'))).state).toBe('registered');
+  });
+}

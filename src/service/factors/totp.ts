@@ -11,6 +11,7 @@ import { buildOtpauthUri, verifyTotp } from '../../otp/index.ts';
 import { renderQr } from '../../qr.ts';
 import type { MfaRecord, TotpFactorRecord } from '../../stores/types.ts';
 import { SEAL_TOTP, type ServiceContext } from '../context.ts';
+import { underDroppedKey } from '../key-rotation.ts';
 import type { FactorCheck } from './factor.ts';
 
 /** Bytes of TOTP key material for new enrollments (RFC 4226 recommends 160 bits). */
@@ -89,11 +90,15 @@ export function totpDigitsOf(ctx: ServiceContext, record: MfaRecord): number {
  * `replayed` but is not a failure: the owner must not lock themselves out
  * by succeeding. Every older step still counts. The step is written in the
  * same compare-and-set as the rest of the success, so two racing requests
- * cannot both pass.
+ * cannot both pass. A secret sealed under a key the service no longer
+ * holds can check no code: refused without counting (nothing is being
+ * guessed, and the owner must not lock themselves out of their recovery
+ * codes by trying); `status` reports `totp_reenroll`.
  */
 export function checkTotp(ctx: ServiceContext, userId: string, record: MfaRecord, code: string, now: number): FactorCheck {
   const factor = totpFactorOf(record);
   if (factor === null) return { ok: false, reason: 'invalid_code', counted: true };
+  if (underDroppedKey(ctx, factor.secret)) return { ok: false, reason: 'invalid_code', counted: false };
   const step = matchTotpStep(ctx, userId, factor.secret, factor, code, now);
   if (step === null) return { ok: false, reason: 'invalid_code', counted: true };
   if (step === factor.lastStep) return { ok: false, reason: 'replayed', counted: false };

@@ -73,6 +73,32 @@ function createTables(tables: Tables): Array<{ comment: string; sql: string }> {
   ];
 }
 
+/** The column {@link addUserIdColumn} adds to the users table. */
+const USER_ID_COLUMN = 'user_id BLOB NULL';
+
+/**
+ * The users table's `user_id` column, added to tables created before it
+ * existed: the id itself (its UTF-8 bytes), written with every record so
+ * that a maintenance walk (`UserStore.scan`) can name each user; NULL in rows
+ * written before, until their next write. MySQL has no `ADD COLUMN IF NOT
+ * EXISTS` (MariaDB has), so the script asks information_schema and runs the
+ * ALTER as a prepared statement only when the column is missing.
+ */
+function addUserIdColumn(tables: Tables): string {
+  const name = tables.users.slice(1, -1);
+  return `-- The user id itself (its UTF-8 bytes), written with every record so that a maintenance
+-- walk (UserStore.scan) can name each user; NULL in rows written before, until their next
+-- write. Added only when missing (MySQL has no ADD COLUMN IF NOT EXISTS).
+SET @twofold_user_id = IF(
+  (SELECT COUNT(*) FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = '${name}' AND COLUMN_NAME = 'user_id') = 0,
+  'ALTER TABLE ${tables.users} ADD COLUMN ${USER_ID_COLUMN}',
+  'DO 0');
+PREPARE twofold_user_id FROM @twofold_user_id;
+EXECUTE twofold_user_id;
+DEALLOCATE PREPARE twofold_user_id;
+`;
+}
+
 /**
  * The SQL that creates twofold's tables (names starting with `tablePrefix`,
  * default `'twofold_'`) in the current database, for teams that run their
@@ -103,6 +129,7 @@ DO GET_LOCK('${MIGRATION_LOCK}', ${MIGRATION_LOCK_TIMEOUT});
 ${createTables(tables)
   .map(({ comment, sql }) => `${comment}\n${sql};\n`)
   .join('\n')}
+${addUserIdColumn(tables)}
 DO RELEASE_LOCK('${MIGRATION_LOCK}');
 `;
 }
@@ -163,6 +190,10 @@ async function migrateOn(run: Run, tables: Tables): Promise<void> {
   try {
     for (const { sql } of createTables(tables)) await run(sql, []);
     const names = [tables.users, tables.recoveryCodes].map((quoted) => quoted.slice(1, -1));
+    const [column] = rowsOf(
+      await run('SELECT COUNT(*) AS n FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? AND COLUMN_NAME = ?', [names[0], 'user_id']),
+    );
+    if (Number(column?.n) === 0) await run(`ALTER TABLE ${tables.users} ADD COLUMN ${USER_ID_COLUMN}`, []);
     const engines = rowsOf(
       await run('SELECT TABLE_NAME AS name, ENGINE AS engine FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME IN (?, ?)', names),
     );

@@ -66,6 +66,11 @@ CREATE TABLE IF NOT EXISTS ${s}.twofold_users (
   version bigint NOT NULL CHECK (version >= 1)
 );
 
+-- The user id itself (its UTF-8 bytes: bytea, since an id may hold NUL), written with
+-- every record, so that a maintenance walk (UserStore.scan) can name each user. NULL in
+-- rows written before twofold kept it, until their next write.
+ALTER TABLE ${s}.twofold_users ADD COLUMN IF NOT EXISTS user_id bytea;
+
 -- One recovery-code set per user, in one row, so replacing a set is one atomic row
 -- write: hashes[i] (32 bytes) is unused while used_at[i] is NULL. generation orders
 -- the replaces: one applies only if its generation is greater than the stored one.

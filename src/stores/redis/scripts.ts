@@ -29,9 +29,11 @@ function lua(source: string): LuaScript {
 
 /**
  * A user record is a hash: `v` the version, `r` the record's JSON, `w` the id
- * of the write that made this version.
+ * of the write that made this version, `u` the user id (for a scan; absent
+ * in hashes written before twofold kept it, until their next write).
  * KEYS[1] the user's key; ARGV[1] the expected version ('' for "no record"),
- * ARGV[2] the new version, ARGV[3] the JSON, ARGV[4] this write's id.
+ * ARGV[2] the new version, ARGV[3] the JSON, ARGV[4] this write's id,
+ * ARGV[5] the user id.
  * Returns 1 when written (or when this very write already was), else 0.
  */
 export const PUT = lua(`
@@ -44,7 +46,7 @@ if ARGV[1] == '' then
 elseif version ~= ARGV[1] then
   return 0
 end
-redis.call('HSET', KEYS[1], 'v', ARGV[2], 'r', ARGV[3], 'w', ARGV[4])
+redis.call('HSET', KEYS[1], 'v', ARGV[2], 'r', ARGV[3], 'w', ARGV[4], 'u', ARGV[5])
 return 1
 `);
 

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { MfaError } from '../../errors.ts';
-import type { StoredMfaRecord, UserStore, VersionedRecord } from '../types.ts';
+import { checkScanLimit } from '../scan.ts';
+import type { StoredMfaRecord, UserScanPage, UserStore, VersionedRecord } from '../types.ts';
 import { assertRedisClient, type RedisClient } from './client.ts';
 import { keyPrefix, userKey, type RedisStoreOptions } from './keys.ts';
 import { flag, PUT, runScript } from './scripts.ts';
@@ -91,6 +92,84 @@ export class RedisUserStore implements UserStore {
     const expected = expectedVersion === null ? '' : String(expectedVersion);
     const next = String((expectedVersion ?? 0) + 1);
     const writeId = randomBytes(16).toString('base64url');
-    return flag(await runScript(this.#client, PUT, [key], [expected, next, json, writeId]), 'a user record write');
+    return flag(await runScript(this.#client, PUT, [key], [expected, next, json, writeId, userId]), 'a user record write');
   }
+
+  /**
+   * Pages through the user hashes with SCAN (`MATCH <prefix>user:{*}`,
+   * `COUNT limit`), node after node on a Cluster (its masters, ordered by
+   * address); then reads each hash's user id. The cursor is
+   * `<node>:<SCAN cursor>`. SCAN's own guarantees apply: every user whose
+   * hash exists for the whole walk is returned, and a page holds about
+   * `limit` keys' worth (fewer once other keys share the database, none at
+   * times). Redis may return a key twice when it shrinks its key table
+   * during the walk (after mass deletions), so a report then counts that
+   * user twice, never none; on a Cluster, a walk must not span a
+   * resharding or failover. A hash written before twofold kept user ids
+   * (no `u` field) is counted in `unnamed` until its next write names it.
+   *
+   * @throws {MfaError} `invalid_option` when the client cannot SCAN (it is
+   *   neither an ioredis `Redis` nor a `Cluster`).
+   */
+  async scan(cursor: string | null, limit: number): Promise<UserScanPage> {
+    checkScanLimit(limit, 'RedisUserStore.scan');
+    const nodes = scanNodes(this.#client);
+    let node = 0;
+    let position = '0';
+    if (cursor !== null) {
+      const match = typeof cursor === 'string' ? /^(0|[1-9][0-9]{0,3}):(0|[1-9][0-9]{0,19})$/.exec(cursor) : null;
+      if (match === null || Number(match[1]) >= nodes.length) {
+        throw new MfaError('invalid_argument', 'RedisUserStore.scan: cursor must be null or a cursor an earlier page returned');
+      }
+      node = Number(match[1]);
+      position = match[2]!;
+    }
+    const clientPrefix = clientKeyPrefix(this.#client);
+    const [next, keys] = await nodes[node]!.scan(position, 'MATCH', `${globEscape(clientPrefix + this.#prefix)}user:{*}`, 'COUNT', limit);
+    const userKeys = new Set<string>();
+    for (const key of keys) {
+      // The key as the client names it: ioredis adds its own keyPrefix to HMGET but not to a SCAN pattern or reply.
+      const ours = key.startsWith(clientPrefix) ? key.slice(clientPrefix.length) : null;
+      if (ours !== null && ours.startsWith(this.#prefix) && USER_KEY.test(ours.slice(this.#prefix.length))) userKeys.add(ours);
+    }
+    const fields = await Promise.all([...userKeys].map((key) => this.#client.hmget(key, 'v', 'u')));
+    const userIds: string[] = [];
+    let unnamed = 0;
+    for (const [version, userId] of fields) {
+      if (version === null || version === undefined) continue; // gone since the SCAN (never happens to twofold's keys)
+      if (typeof userId === 'string') userIds.push(userId);
+      else unnamed++;
+    }
+    const nextCursor = next !== '0' ? `${node}:${next}` : node + 1 < nodes.length ? `${node + 1}:0` : null;
+    return { userIds, cursor: nextCursor, ...(unnamed > 0 ? { unnamed } : {}) };
+  }
+}
+
+/** The tail of a user key after the store's prefix. */
+const USER_KEY = /^user:\{[0-9a-f]{64}\}$/;
+
+/** What a SCAN runs on: one Redis, or each master of a Cluster. */
+interface ScanNode {
+  scan(cursor: string, match: 'MATCH', pattern: string, count: 'COUNT', limit: number): Promise<[string, string[]]>;
+}
+
+function scanNodes(client: RedisClient): ScanNode[] {
+  const cluster = client as { nodes?: (role: 'master') => Array<ScanNode & { options?: { host?: string; port?: number } }> };
+  if (typeof cluster.nodes === 'function') {
+    const address = (node: { options?: { host?: string; port?: number } }) => `${node.options?.host ?? ''}:${node.options?.port ?? ''}`;
+    return [...cluster.nodes('master')].sort((a, b) => (address(a) < address(b) ? -1 : address(a) > address(b) ? 1 : 0));
+  }
+  if (typeof (client as Partial<ScanNode>).scan === 'function') return [client as unknown as ScanNode];
+  throw new MfaError('invalid_option', 'RedisUserStore.scan: the client can neither SCAN nor list Cluster nodes (pass an ioredis Redis or Cluster)');
+}
+
+/** The client's own ioredis `keyPrefix`, if it has one. */
+function clientKeyPrefix(client: RedisClient): string {
+  const prefix = (client as { options?: { keyPrefix?: unknown } }).options?.keyPrefix;
+  return typeof prefix === 'string' ? prefix : '';
+}
+
+/** `text` matched literally in a SCAN MATCH pattern. */
+function globEscape(text: string): string {
+  return text.replace(/[*?[\]\\]/g, '\\$&');
 }

@@ -46,11 +46,16 @@ function schema(t: TableNames): Array<{ comment: string; sql: string }> {
     {
       comment: `-- One MFA record per user. user_key is SHA-256 of the UTF-8 user id (32 bytes), so any id
 -- (NULs, 10 KB) keys a row. record is the JSON text of the record, exactly as written.
--- version counts writes from 1; each write is a compare-and-set on it.`,
+-- version counts writes from 1; each write is a compare-and-set on it. user_id is the id
+-- itself (its UTF-8 bytes), written with every record so that a maintenance walk
+-- (UserStore.scan) can name each user; NULL in rows written before twofold kept it.
+-- Tables created before user_id existed: migrate() adds it; by hand, once:
+-- ALTER TABLE ${t.users} ADD COLUMN user_id BLOB;`,
       sql: `CREATE TABLE IF NOT EXISTS ${t.users} (
   user_key BLOB NOT NULL PRIMARY KEY CHECK (length(user_key) = 32),
   record TEXT NOT NULL,
-  version INTEGER NOT NULL CHECK (version >= 1)
+  version INTEGER NOT NULL CHECK (version >= 1),
+  user_id BLOB
 ) STRICT, WITHOUT ROWID;`,
     },
     {
@@ -140,5 +145,13 @@ export async function migrate(db: SqliteDatabase, options: SqliteStoreOptions = 
   immediate(transaction, () => {
     // Prepared inside the transaction: a table another process just created is seen.
     for (const { sql } of schema(t)) prepare(sql).run();
+    // A users table created before twofold kept user ids gets the column (SQLite has no ADD COLUMN IF NOT EXISTS).
+    const named = prepare(`SELECT count(*) AS n FROM pragma_table_info(${quotedLiteral(t.users)}) WHERE name = 'user_id'`).get() as { n: number | bigint };
+    if (Number(named.n) === 0) prepare(`ALTER TABLE ${t.users} ADD COLUMN user_id BLOB`).run();
   });
+}
+
+/** A quoted table name (`"twofold_users"`) as an SQL string literal of the bare name. */
+function quotedLiteral(quotedName: string): string {
+  return `'${quotedName.slice(1, -1)}'`;
 }
