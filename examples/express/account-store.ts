@@ -30,6 +30,19 @@ export interface AccountRecord {
   resetExpiresAt: number | null;
 }
 
+/**
+ * The last email recovery that removed an account's two-factor
+ * authentication (twofold forgets it once done): the SHA-256 of its token,
+ * so that the used link is told apart from a bad one ("already used: log
+ * in"), and whether the account page still asks to set it up again (until
+ * two-factor authentication is on again).
+ */
+export interface EmailRecoveryNote {
+  tokenHash: string;
+  completedAt: number;
+  setUpAgain: boolean;
+}
+
 export interface AccountStore {
   /** Insert a new account (generation 0, no reset); false when the username or email is taken. */
   insert(account: Omit<AccountRecord, 'sessionGeneration' | 'resetTokenHash' | 'resetExpiresAt'>): Promise<boolean>;
@@ -51,6 +64,12 @@ export interface AccountStore {
   takeReset(id: string, tokenHash: string, now: number): Promise<boolean>;
   /** Increment the session generation; resolves to the new one (undefined for an unknown id). */
   bumpGeneration(id: string): Promise<number | undefined>;
+  /** Note a completed email recovery (replacing an earlier note), with `setUpAgain` on. */
+  noteEmailRecovery(id: string, tokenHash: string, completedAt: number): Promise<void>;
+  /** The note of the last completed email recovery, if any. */
+  emailRecoveryOf(id: string): Promise<EmailRecoveryNote | undefined>;
+  /** Two-factor authentication is on again: the account page stops asking (the note stays, for the used link). */
+  clearSetUpAgain(id: string): Promise<void>;
 }
 
 /** In memory: one process, gone at exit. For tests and `createApp` without a database. */
@@ -58,6 +77,7 @@ export class MemoryAccountStore implements AccountStore {
   readonly #byId = new Map<string, AccountRecord>();
   readonly #idByUsername = new Map<string, string>();
   readonly #idByEmail = new Map<string, string>();
+  readonly #recoveries = new Map<string, EmailRecoveryNote>();
 
   async insert(account: Omit<AccountRecord, 'sessionGeneration' | 'resetTokenHash' | 'resetExpiresAt'>): Promise<boolean> {
     if (this.#byId.has(account.id) || this.#idByUsername.has(account.username) || this.#idByEmail.has(account.email)) return false;
@@ -108,5 +128,19 @@ export class MemoryAccountStore implements AccountStore {
     if (account === undefined) return undefined;
     account.sessionGeneration += 1;
     return account.sessionGeneration;
+  }
+
+  async noteEmailRecovery(id: string, tokenHash: string, completedAt: number): Promise<void> {
+    this.#recoveries.set(id, { tokenHash, completedAt, setUpAgain: true });
+  }
+
+  async emailRecoveryOf(id: string): Promise<EmailRecoveryNote | undefined> {
+    const note = this.#recoveries.get(id);
+    return note && { ...note };
+  }
+
+  async clearSetUpAgain(id: string): Promise<void> {
+    const note = this.#recoveries.get(id);
+    if (note !== undefined) note.setUpAgain = false;
   }
 }

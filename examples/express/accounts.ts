@@ -6,7 +6,7 @@
  * as twofold's tables and the sessions (stores.ts), or memory in tests.
  */
 import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
-import type { AccountRecord, AccountStore } from './account-store.ts';
+import type { AccountRecord, AccountStore, EmailRecoveryNote } from './account-store.ts';
 import { decoyHash, DEFAULT_ARGON2_COST, hashPassword, needsRehash, verifyPassword, type Argon2Cost } from './passwords.ts';
 
 export const USERNAME_MIN = 3;
@@ -231,6 +231,30 @@ export class Accounts {
   }
 
   /** End every session of the user created before now; resolves to the generation to stamp on the current one. */
+  /** Note a completed email recovery (only the SHA-256 of its token is kept). */
+  noteEmailRecovery(id: string, token: string, completedAt: number): Promise<void> {
+    return this.store.noteEmailRecovery(id, resetTokenHash(token), completedAt);
+  }
+
+  /** The last completed email recovery of the account, if any. */
+  emailRecoveryOf(id: string): Promise<EmailRecoveryNote | undefined> {
+    return this.store.emailRecoveryOf(id);
+  }
+
+  /** Whether `token` is the one of the account's last completed email recovery (its used link). */
+  async usedRecoveryToken(id: string, token: string): Promise<EmailRecoveryNote | undefined> {
+    const note = await this.store.emailRecoveryOf(id);
+    if (note === undefined) return undefined;
+    const a = Buffer.from(note.tokenHash, 'hex');
+    const b = Buffer.from(resetTokenHash(token), 'hex');
+    return a.length === b.length && timingSafeEqual(a, b) ? note : undefined;
+  }
+
+  /** Two-factor authentication is on again: the account page stops asking to set it up. */
+  clearSetUpAgain(id: string): Promise<void> {
+    return this.store.clearSetUpAgain(id);
+  }
+
   async endSessions(id: string): Promise<number> {
     return (await this.store.bumpGeneration(id)) ?? 0;
   }

@@ -188,6 +188,8 @@ export function createApp(options: CreateAppOptions): ExampleApp {
       // A change of the second factor ends every session created before it
       // (the route that made the change re-stamps its own session).
       if (ENDS_SESSIONS.has(event.type)) await accounts.endSessions(account.id);
+      // On again after an email recovery removed it: the account page stops asking to set it up again.
+      if (event.type === 'mfa.enabled') await accounts.clearSetUpAgain(account.id);
       const email = emailForEvent(event, account, {
         passwordReset: () => origin.link('/forgot-password', { username: account.username }),
       });
@@ -195,7 +197,7 @@ export function createApp(options: CreateAppOptions): ExampleApp {
     },
   });
 
-  const ctx: AppContext = { mfa, accounts, outbox, now, production, origin, emailRecoveryDelayMs, keys: webauthn !== null };
+  const ctx: AppContext = { mfa, accounts, outbox, now, production, origin, emailRecoveryDelayMs, keys: webauthn !== null, issuer };
   const app = express();
 
   // Behind one TLS-terminating proxy in production: trust its X-Forwarded-Proto
@@ -291,7 +293,8 @@ export function createApp(options: CreateAppOptions): ExampleApp {
     ),
   );
 
-  app.get('/', (req, res) => sendPage(ctx, req, res, { title: 'Welcome', body: (page) => homePage(page) }));
+  // `?logged-out=1`: where POST /logout leads (the session, and any flash in it, is gone by then).
+  app.get('/', (req, res) => sendPage(ctx, req, res, { title: 'Welcome', body: (page) => homePage(page, { loggedOut: req.query['logged-out'] === '1' }) }));
   app.use(signupRoutes(ctx));
   app.use(loginRoutes(ctx));
   app.use(recoverRoutes(ctx));

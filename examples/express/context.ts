@@ -16,4 +16,6 @@ export interface AppContext {
   emailRecoveryDelayMs: number;
   /** Whether security keys and passkeys are on: the public URL is https or localhost (relying-party.ts). */
   keys: boolean;
+  /** The name authenticator apps show for this site (twofold's `issuer`). */
+  issuer: string;
 }

@@ -7,7 +7,7 @@
  */
 import type { MfaEvent } from 'twofold';
 import type { Account } from './accounts.ts';
-import { formatDuration, formatTime } from './time.ts';
+import { emailTime, formatDuration, relativeTime } from './time.ts';
 
 export interface EmailContent {
   subject: string;
@@ -29,7 +29,7 @@ const NO_RECOVERY_WHILE_LOCKED =
 /** The email to send the owner for `event`, or null for events that need none (routine logins, reveals). */
 export function emailForEvent(event: MfaEvent, account: Account, links: EventLinks): EmailContent | null {
   const hello = `Hello ${account.username},\n\n`;
-  const at = formatTime(event.at);
+  const at = emailTime(event.at);
   switch (event.type) {
     case 'mfa.enabled':
       return {
@@ -65,7 +65,7 @@ export function emailForEvent(event: MfaEvent, account: Account, links: EventLin
         subject: 'Someone asked to remove your second factor',
         text:
           `${hello}at ${at} someone who knows your password asked to remove two-factor authentication ` +
-          `from your account by email recovery. It can be completed after ${formatTime(event.notBefore)} ` +
+          `from your account by email recovery. It can be completed from ${emailTime(event.notBefore, 'up')} ` +
           `(after a wait of ${formatDuration(event.notBefore - event.at)}) with the link we sent separately.\n\n` +
           'If this was you, wait and then use that link.\n' +
           'If this was NOT you: sign in with your authenticator app or a recovery code, which cancels the ' +
@@ -155,7 +155,7 @@ function lockedEmail(event: Extract<MfaEvent, { type: 'account.locked' }>, hello
         subject: 'Your account is locked',
         text:
           `${hello}your account was locked at ${at} after too many wrong codes in a row. ` +
-          `You can try again after ${formatTime(event.retryAt ?? event.at)}. The lock ends by itself then. ` +
+          `You can try again ${relativeTime(event.retryAt ?? event.at, event.at)}, after ${emailTime(event.retryAt ?? event.at, 'up')}. The lock ends by itself then. ` +
           `${NO_RECOVERY_WHILE_LOCKED}\n\nSomeone entering wrong codes already knew your password. ${NOT_YOU}`,
       };
     case 'failure_limit':
@@ -185,7 +185,7 @@ export function passwordResetEmail(account: Account, link: string, expiresAt: nu
     subject: 'Reset your password',
     text:
       `Hello ${account.username},\n\nto set a new password, open this link:\n\n${link}\n\n` +
-      `It works once, until ${formatTime(expiresAt)}. Setting a new password signs out every session of your ` +
+      `It works once, until ${emailTime(expiresAt)}. Setting a new password signs out every session of your ` +
       'account and ends a lock caused by wrong codes (not a lock by support).\n\n' +
       'If you did not ask for this, ignore this email: your password stays as it is.',
   };
@@ -215,7 +215,7 @@ export function passwordChangedEmail(account: Account, at: number, change: Passw
     return {
       subject: 'Your password was changed',
       text:
-        `Hello ${account.username},\n\nthe password of your account was changed at ${formatTime(at)} from your account page, ` +
+        `Hello ${account.username},\n\nthe password of your account was changed at ${emailTime(at)} from your account page, ` +
         `with the current password. Your other sessions were signed out.${devices}\n\n` +
         'If this was not you, someone knows your password and was signed in: reset it now ("Forgot your password?" ' +
         'on the login page), which signs out every session, and check your account page.',
@@ -230,7 +230,7 @@ export function passwordChangedEmail(account: Account, at: number, change: Passw
   return {
     subject: 'Your password was changed',
     text:
-      `Hello ${account.username},\n\nthe password of your account was changed at ${formatTime(at)} with a reset link ` +
+      `Hello ${account.username},\n\nthe password of your account was changed at ${emailTime(at)} with a reset link ` +
       `we emailed you. Every session of your account was signed out.${lockText}${devices}\n\n` +
       'If this was not you, someone can read your email: secure your mailbox, then reset your password again.',
   };

@@ -5,7 +5,7 @@ import type { AppContext } from './context.ts';
 import { csrfToken } from './csrf.ts';
 import type { SafeHtml } from './html.ts';
 import { signedInAccount } from './sessions.ts';
-import { layout, type Flash, type PageContext } from './views/layout.ts';
+import { layout, SIMPLEWEBAUTHN_BROWSER_PATH, type Flash, type Message, type PageContext, type PageError } from './views/layout.ts';
 import { messagePage } from './views/pages.ts';
 
 export interface Page {
@@ -14,11 +14,19 @@ export interface Page {
   body: (page: PageContext) => SafeHtml;
   /** Load the security-key script (public/webauthn.js and @simplewebauthn/browser): pages with a key button. */
   scripts?: boolean;
+  /** Other same-origin scripts of public/ (e.g. `/codes.js`), after the key scripts. */
+  extraScripts?: readonly string[];
+  /** The page's error, tied to the field it is about (views show it there: layout.ts fieldError). */
+  error?: PageError | undefined;
 }
+
+/** The script files of a page with security-key buttons. */
+export const KEY_SCRIPTS = [SIMPLEWEBAUTHN_BROWSER_PATH, '/webauthn.js'] as const;
 
 export function sendPage(ctx: AppContext, req: Request, res: Response, page: Page): void {
   const flash = req.session.flash;
   delete req.session.flash;
+  const error = page.error ?? (flash?.kind === 'error' ? flash : undefined);
   const pageContext: PageContext = {
     // Read only by pages with a form, so a visitor who sees no form gets no session (and no cookie).
     get csrfToken() {
@@ -26,13 +34,22 @@ export function sendPage(ctx: AppContext, req: Request, res: Response, page: Pag
     },
     username: signedInAccount(req)?.username,
     dev: !ctx.production,
+    now: ctx.now(),
+    error,
   };
-  res.status(page.status ?? 200).type('html').send(layout(pageContext, page.title, page.body(pageContext), flash, page.scripts ?? false));
+  const scripts = [...(page.scripts ? KEY_SCRIPTS : []), ...(page.extraScripts ?? [])];
+  const body = page.body(pageContext);
+  res.status(page.status ?? 200).type('html').send(layout(pageContext, page.title, body, flash, scripts));
 }
 
-/** A message for the next page this session sees (kept in the session, so nothing goes into the URL). */
-export function setFlash(req: Request, kind: Flash['kind'], text: string): void {
-  req.session.flash = { kind, text };
+/**
+ * A message for the next page this session sees (kept in the session, so
+ * nothing goes into the URL). `field`: the id of the form field an error is
+ * about on that page (shown there, with focus on it).
+ */
+export function setFlash(req: Request, kind: Flash['kind'], message: string | Message, field?: string): void {
+  const text = typeof message === 'string' ? { text: message } : message;
+  req.session.flash = { kind, ...text, ...(field !== undefined ? { field } : {}) };
 }
 
 /** The signed-in account, or undefined after redirecting to /login. */

@@ -3,7 +3,7 @@
  * a sentence they can act on.
  */
 import type { AuthenticationResponseJSON, LockCause, LockedFailure, MfaService, Proof, ProofFailureResult } from 'twofold';
-import { formatTime } from './time.ts';
+import type { Message } from './views/layout.ts';
 
 /** Longer than any real assertion (an RS-4096 signature is under 1 kB in base64url). */
 const MAX_KEY_RESPONSE_CHARS = 16_000;
@@ -56,20 +56,23 @@ export interface Lock {
  *   host's rule, routes/password-reset.ts) or support unlocks it;
  * - `manual` (support) ends only when support unlocks it.
  * Email recovery never ends a lock: it cannot be requested while locked,
- * and a lock cancels a pending one.
+ * and a lock cancels a pending one. `{when}`: the end, in words (layout.ts).
  */
-export function lockedMessage(lock: Lock): string {
-  if (lock.retryAt !== null) return `Too many wrong codes: your account is locked until ${formatTime(lock.retryAt)}. The lock ends by itself then.`;
+export function lockedMessage(lock: Lock): Message {
+  if (lock.retryAt !== null) {
+    return { text: 'Too many wrong codes: your account is locked. Try again {when}. The lock ends by itself then.', when: { at: lock.retryAt, rounding: 'up' } };
+  }
   switch (lock.cause) {
     case 'failure_limit':
-      return (
-        'Your account is locked after too many wrong codes: whoever typed them knows your password. ' +
-        'Reset your password by email ("Forgot your password?" on the login page) to end the lock, or contact support.'
-      );
+      return {
+        text:
+          'Your account is locked after too many wrong codes: whoever typed them knows your password. ' +
+          'Reset your password by email ("Forgot your password?" on the login page) to end the lock, or contact support.',
+      };
     case 'manual':
-      return 'Your account was locked by support. Only support can unlock it.';
+      return { text: 'Your account was locked by support. Only support can unlock it.' };
     default:
-      return 'Your account is locked. Support can unlock it; a lock after too many wrong codes also ends when you reset your password.';
+      return { text: 'Your account is locked. Support can unlock it; a lock after too many wrong codes also ends when you reset your password.' };
   }
 }
 
@@ -88,16 +91,27 @@ function attempts(attemptsLeft: number | undefined): string {
   return ` ${attemptsLeft} attempt${attemptsLeft === 1 ? '' : 's'} left before your account is locked for a while.`;
 }
 
-/** What was presented: a typed code, or a security key's answer. */
-export type ProofKind = 'code' | 'key';
+/** What was presented: an authenticator code, a recovery code, or a security key's answer. */
+export type ProofKind = 'totp' | 'recovery' | 'key';
+
+/** The kind of a proof (a typed code is told apart by shape: {@link proofFromCode}). */
+export function proofKind(proof: Proof): ProofKind {
+  if ('webauthn' in proof) return 'key';
+  if ('recoveryCode' in proof) return 'recovery';
+  return 'totp';
+}
+
+/** What to say about a recovery code that is not one (not about 6-digit codes: it was not one). */
+export const NOT_A_RECOVERY_CODE =
+  'That is not a recovery code. Recovery codes have 24 letters and digits in 6 groups of 4, like XXXX-XXXX-XXXX-XXXX-XXXX-XXXX: check what you typed.';
 
 /** {@link describeProofFailure}, looking up the cause of a lock without an end. */
 export async function explainProofFailure(
   mfa: MfaService,
   userId: string,
   result: ProofFailureResult | LockedFailure,
-  kind: ProofKind = 'code',
-): Promise<{ message: string; status: number }> {
+  kind: ProofKind = 'totp',
+): Promise<{ message: Message; status: number }> {
   return describeProofFailure(result, result.reason === 'locked' ? await lockOf(mfa, userId, result.retryAt) : undefined, kind);
 }
 
@@ -106,29 +120,26 @@ export async function explainProofFailure(
  * with. `lock`: the lock of a `locked` result (see lockOf). `kind`: what was
  * presented (a malformed key answer is not a badly typed code).
  */
-export function describeProofFailure(result: ProofFailureResult | LockedFailure, lock?: Lock, kind: ProofKind = 'code'): { message: string; status: number } {
+export function describeProofFailure(result: ProofFailureResult | LockedFailure, lock?: Lock, kind: ProofKind = 'totp'): { message: Message; status: number } {
+  const say = (text: string, status: number) => ({ message: { text }, status });
   switch (result.reason) {
     case 'malformed':
-      if (kind === 'key') return { message: 'The answer from your security key could not be read. Try again, or enter a code.', status: 400 };
-      return { message: 'Enter the 6-digit code from your authenticator app, or a recovery code.', status: 400 };
+      if (kind === 'key') return say('The answer from your security key could not be read. Try again, or enter a code.', 400);
+      if (kind === 'recovery') return say(NOT_A_RECOVERY_CODE, 400);
+      return say('Enter the 6-digit code from your authenticator app, or a recovery code.', 400);
     case 'invalid_code':
-      return { message: `That code is not right.${attempts(result.attemptsLeft)}`, status: 401 };
+      if (kind === 'recovery') return say(`That recovery code is not right, or it was already used (each one works once).${attempts(result.attemptsLeft)}`, 401);
+      return say(`That code is not right.${attempts(result.attemptsLeft)}`, 401);
     case 'replayed':
-      return {
-        message: `That code was already used. Wait for the next code in your app.${attempts(result.attemptsLeft)}`,
-        status: 401,
-      };
+      return say(`That code was already used. Wait for the next code in your app.${attempts(result.attemptsLeft)}`, 401);
     case 'locked':
       return { message: lockedMessage(lock ?? { retryAt: result.retryAt }), status: 429 };
     case 'not_enrolled':
-      return { message: 'Two-factor authentication is not turned on for this account.', status: 400 };
+      return say('Two-factor authentication is not turned on for this account.', 400);
     case 'invalid_credential':
-      return {
-        message: `That security key was not accepted (not one of yours, or not for this site).${attempts(result.attemptsLeft)}`,
-        status: 401,
-      };
+      return say(`That security key was not accepted (not one of yours, or not for this site).${attempts(result.attemptsLeft)}`, 401);
     case 'step_up_invalid':
     case 'step_up_expired':
-      return { message: 'Please confirm your second factor again.', status: 401 };
+      return say('Please confirm your second factor again.', 401);
   }
 }

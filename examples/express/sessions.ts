@@ -71,6 +71,14 @@ declare module 'express-session' {
      * the account page marks "this browser", and forgetting it clears the cookie.
      */
     deviceId: string;
+    /**
+     * When the authenticator-app setup this session was shown expires (not
+     * secret): once it has passed, /mfa/setup says the setup expired and
+     * offers a fresh start instead of silently showing a new QR code.
+     */
+    setupExpiresAt: number;
+    /** Set by a regeneration: the recovery-codes page shows new codes, not the first ones (only its wording differs). */
+    codesAfter: 'regenerated';
     flash: Flash;
   }
 }
@@ -144,13 +152,13 @@ export async function elevateSession(req: Request, now: number): Promise<void> {
 /**
  * A fresh session id that keeps the sign-in, the CSRF token, a recent
  * password confirmation, a live step-up grant and the note of this browser's
- * remembered device (nothing else: no pending challenge, no count of wrong
+ * remembered device, and when the setup it was shown expires (nothing else: no pending challenge, no count of wrong
  * passwords). Used whenever a signed-in session gains something (the
  * password again, a step-up, a new password), so that a copy of the cookie
  * taken before cannot use it: the old id is gone.
  */
 export async function rotateSession(req: Request): Promise<void> {
-  const { userId, generation, signedInAt, csrfToken, passwordConfirmedAt, stepUp, deviceId } = req.session;
+  const { userId, generation, signedInAt, csrfToken, passwordConfirmedAt, stepUp, deviceId, setupExpiresAt } = req.session;
   await regenerateSession(req);
   if (userId !== undefined) req.session.userId = userId;
   if (generation !== undefined) req.session.generation = generation;
@@ -159,6 +167,7 @@ export async function rotateSession(req: Request): Promise<void> {
   if (passwordConfirmedAt !== undefined) req.session.passwordConfirmedAt = passwordConfirmedAt;
   if (stepUp !== undefined) req.session.stepUp = stepUp;
   if (deviceId !== undefined) req.session.deviceId = deviceId;
+  if (setupExpiresAt !== undefined) req.session.setupExpiresAt = setupExpiresAt;
 }
 
 /** Sign this session out (keeping its id and CSRF token) and say why on the next page. */

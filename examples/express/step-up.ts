@@ -73,6 +73,14 @@ export function stepUpPurpose(returnTo: string): string {
   return RETURNS.find((r) => r.path.test(path))?.purpose ?? 'change your two-factor settings';
 }
 
+/** What the change after the step-up does, said before its forms (turning MFA off), or undefined. */
+export function stepUpWarning(returnTo: string): string | undefined {
+  if (returnTo.split('?')[0] === '/mfa/disable') {
+    return 'Turning it off removes every method and every recovery code: your password alone will sign you in, and your other sessions are signed out.';
+  }
+  return undefined;
+}
+
 /** The step-up page that returns to `returnTo`. */
 export function stepUpUrl(returnTo: string): string {
   return `${STEP_UP_PATH}?return=${encodeURIComponent(returnTo)}`;

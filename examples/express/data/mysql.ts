@@ -7,7 +7,7 @@
  * database.
  */
 import type { Pool, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
-import type { AccountRecord, AccountStore } from '../account-store.ts';
+import type { AccountRecord, AccountStore, EmailRecoveryNote } from '../account-store.ts';
 import type { SessionRows } from './session-store.ts';
 
 /**
@@ -28,6 +28,12 @@ export const MYSQL_SCHEMA = [
   reset_expires_at BIGINT NULL,
   UNIQUE KEY example_accounts_username (username),
   UNIQUE KEY example_accounts_email (email)
+) ENGINE=InnoDB`,
+  `CREATE TABLE IF NOT EXISTS example_email_recoveries (
+  account_id VARBINARY(64) NOT NULL PRIMARY KEY,
+  token_hash VARBINARY(64) NOT NULL,
+  completed_at BIGINT NOT NULL,
+  set_up_again BOOLEAN NOT NULL
 ) ENGINE=InnoDB`,
   `CREATE TABLE IF NOT EXISTS example_sessions (
   sid VARBINARY(255) NOT NULL PRIMARY KEY,
@@ -142,6 +148,27 @@ export class MysqlAccountStore implements AccountStore {
       [id],
     );
     return result.affectedRows === 1 ? Number(result.insertId) : undefined;
+  }
+
+  async noteEmailRecovery(id: string, tokenHash: string, completedAt: number): Promise<void> {
+    await this.#write(
+      'INSERT INTO example_email_recoveries (account_id, token_hash, completed_at, set_up_again) VALUES (?, ?, ?, TRUE) ' +
+        'ON DUPLICATE KEY UPDATE token_hash = VALUES(token_hash), completed_at = VALUES(completed_at), set_up_again = TRUE',
+      [id, tokenHash, completedAt],
+    );
+  }
+
+  async emailRecoveryOf(id: string): Promise<EmailRecoveryNote | undefined> {
+    const [rows] = await this.#pool.execute<RowDataPacket[]>(
+      'SELECT token_hash, completed_at, set_up_again FROM example_email_recoveries WHERE account_id = ?',
+      [id],
+    );
+    const row = rows[0] as { token_hash: Buffer; completed_at: number | string; set_up_again: number } | undefined;
+    return row === undefined ? undefined : { tokenHash: row.token_hash.toString('utf8'), completedAt: Number(row.completed_at), setUpAgain: Number(row.set_up_again) === 1 };
+  }
+
+  async clearSetUpAgain(id: string): Promise<void> {
+    await this.#write('UPDATE example_email_recoveries SET set_up_again = FALSE WHERE account_id = ?', [id]);
   }
 }
 

@@ -8,7 +8,7 @@
  * is one statement, atomic under READ COMMITTED.
  */
 import type { Pool } from 'pg';
-import type { AccountRecord, AccountStore } from '../account-store.ts';
+import type { AccountRecord, AccountStore, EmailRecoveryNote } from '../account-store.ts';
 
 /** The table connect-pg-simple uses (its own layout, `table.sql`), and the example's accounts. */
 export const SESSIONS_TABLE = 'example_sessions';
@@ -31,6 +31,13 @@ CREATE TABLE IF NOT EXISTS ${s}.example_accounts (
   session_generation bigint NOT NULL DEFAULT 0,
   reset_token_hash text,
   reset_expires_at bigint
+);
+
+CREATE TABLE IF NOT EXISTS ${s}.example_email_recoveries (
+  account_id text NOT NULL PRIMARY KEY,
+  token_hash text NOT NULL,
+  completed_at bigint NOT NULL,
+  set_up_again boolean NOT NULL
 );
 
 -- connect-pg-simple's table (its table.sql), under the example's name.
@@ -92,10 +99,12 @@ const COLUMNS = 'id, username, email, password_hash, session_generation, reset_t
 export class PostgresAccountStore implements AccountStore {
   readonly #pool: Pool;
   readonly #table: string;
+  readonly #recoveries: string;
 
   constructor(pool: Pool, schema: string) {
     this.#pool = pool;
     this.#table = `${quoted(schema)}.example_accounts`;
+    this.#recoveries = `${quoted(schema)}.example_email_recoveries`;
   }
 
   async #one(where: string, value: string): Promise<AccountRecord | undefined> {
@@ -152,5 +161,26 @@ export class PostgresAccountStore implements AccountStore {
     );
     const row = result.rows[0];
     return row === undefined ? undefined : Number(row.session_generation);
+  }
+
+  async noteEmailRecovery(id: string, tokenHash: string, completedAt: number): Promise<void> {
+    await this.#pool.query(
+      `INSERT INTO ${this.#recoveries} (account_id, token_hash, completed_at, set_up_again) VALUES ($1, $2, $3, true) ` +
+        'ON CONFLICT (account_id) DO UPDATE SET token_hash = excluded.token_hash, completed_at = excluded.completed_at, set_up_again = true',
+      [id, tokenHash, completedAt],
+    );
+  }
+
+  async emailRecoveryOf(id: string): Promise<EmailRecoveryNote | undefined> {
+    const result = await this.#pool.query<{ token_hash: string; completed_at: string | number; set_up_again: boolean }>(
+      `SELECT token_hash, completed_at, set_up_again FROM ${this.#recoveries} WHERE account_id = $1`,
+      [id],
+    );
+    const row = result.rows[0];
+    return row === undefined ? undefined : { tokenHash: row.token_hash, completedAt: Number(row.completed_at), setUpAgain: row.set_up_again };
+  }
+
+  async clearSetUpAgain(id: string): Promise<void> {
+    await this.#pool.query(`UPDATE ${this.#recoveries} SET set_up_again = false WHERE account_id = $1`, [id]);
   }
 }

@@ -9,7 +9,7 @@
 import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type Database from 'better-sqlite3';
-import type { AccountRecord, AccountStore } from '../account-store.ts';
+import type { AccountRecord, AccountStore, EmailRecoveryNote } from '../account-store.ts';
 import type { SessionRows } from './session-store.ts';
 
 type SqliteDatabase = Database.Database;
@@ -24,6 +24,13 @@ CREATE TABLE IF NOT EXISTS example_accounts (
   session_generation INTEGER NOT NULL DEFAULT 0,
   reset_token_hash TEXT,
   reset_expires_at INTEGER
+) STRICT;
+
+CREATE TABLE IF NOT EXISTS example_email_recoveries (
+  account_id TEXT NOT NULL PRIMARY KEY,
+  token_hash TEXT NOT NULL,
+  completed_at INTEGER NOT NULL,
+  set_up_again INTEGER NOT NULL
 ) STRICT;
 
 CREATE TABLE IF NOT EXISTS example_sessions (
@@ -104,6 +111,14 @@ export class SqliteAccountStore implements AccountStore {
       bump: db.prepare<[string], { session_generation: number | bigint }>(
         'UPDATE example_accounts SET session_generation = session_generation + 1 WHERE id = ? RETURNING session_generation',
       ),
+      noteRecovery: db.prepare(
+        'INSERT INTO example_email_recoveries (account_id, token_hash, completed_at, set_up_again) VALUES (?, ?, ?, 1) ' +
+          'ON CONFLICT (account_id) DO UPDATE SET token_hash = excluded.token_hash, completed_at = excluded.completed_at, set_up_again = 1',
+      ),
+      recoveryOf: db.prepare<[string], { token_hash: string; completed_at: number | bigint; set_up_again: number | bigint }>(
+        'SELECT token_hash, completed_at, set_up_again FROM example_email_recoveries WHERE account_id = ?',
+      ),
+      clearSetUpAgain: db.prepare('UPDATE example_email_recoveries SET set_up_again = 0 WHERE account_id = ?'),
     };
   }
 
@@ -139,6 +154,19 @@ export class SqliteAccountStore implements AccountStore {
   async bumpGeneration(id: string): Promise<number | undefined> {
     const row = this.#statements.bump.get(id);
     return row === undefined ? undefined : Number(row.session_generation);
+  }
+
+  async noteEmailRecovery(id: string, tokenHash: string, completedAt: number): Promise<void> {
+    this.#statements.noteRecovery.run(id, tokenHash, completedAt);
+  }
+
+  async emailRecoveryOf(id: string): Promise<EmailRecoveryNote | undefined> {
+    const row = this.#statements.recoveryOf.get(id);
+    return row === undefined ? undefined : { tokenHash: row.token_hash, completedAt: Number(row.completed_at), setUpAgain: Number(row.set_up_again) === 1 };
+  }
+
+  async clearSetUpAgain(id: string): Promise<void> {
+    this.#statements.clearSetUpAgain.run(id);
   }
 }
 

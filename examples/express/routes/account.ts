@@ -53,15 +53,30 @@ export function accountRoutes(ctx: AppContext): Router {
   const router = Router();
   const { mfa } = ctx;
 
-  async function renderAccount(req: Request, res: Response, account: Account, status = 200, error?: string): Promise<void> {
-    const [mfaStatus, factors, devices] = await Promise.all([mfa.status(account.id), mfa.listFactors(account.id), mfa.listDevices(account.id)]);
+  async function renderAccount(req: Request, res: Response, account: Account): Promise<void> {
+    const [mfaStatus, factors, devices, recovery] = await Promise.all([
+      mfa.status(account.id),
+      mfa.listFactors(account.id),
+      mfa.listDevices(account.id),
+      ctx.accounts.emailRecoveryOf(account.id),
+    ]);
     const stepUpUntil = liveGrant(ctx, req)?.expiresAt;
     const currentDeviceId = req.session.deviceId;
+    const removedByRecoveryAt = recovery?.setUpAgain === true ? recovery.completedAt : undefined;
     sendPage(ctx, req, res, {
       title: 'Your account',
-      status,
-      body: (page) => accountPage(page, { status: mfaStatus, factors, keys: ctx.keys, stepUpUntil, devices, currentDeviceId, error }),
+      body: (page) => accountPage(page, { status: mfaStatus, factors, keys: ctx.keys, stepUpUntil, devices, currentDeviceId, removedByRecoveryAt }),
     });
+  }
+
+  /**
+   * A refused form of the account page: back to the page (POST, redirect,
+   * GET: a reload does not post again), the error shown at that form's
+   * field (`field`: its id) with focus on it.
+   */
+  function backWithError(req: Request, res: Response, text: string, field?: string): void {
+    setFlash(req, 'error', text, field);
+    res.redirect(303, field === undefined ? '/account' : `/account#${field}`);
   }
 
   /** Send a refused sensitive call where it belongs: step up again, a lock message, or the account page with a reason. */
@@ -96,7 +111,8 @@ export function accountRoutes(ctx: AppContext): Router {
       title: 'New recovery codes',
       body: (page) =>
         confirmChangePage(page, {
-          text: 'Make a new set of recovery codes? Your current codes stop working at once, and the new ones are shown once.',
+          legend: 'Generate new recovery codes',
+          text: 'Your current codes stop working at once, and the new ones are shown once: have a way to save them ready.',
           action: '/mfa/recovery-codes/regenerate',
           button: 'Generate new recovery codes',
           stepUpUntil: liveGrant(ctx, req)!.expiresAt,
@@ -111,6 +127,7 @@ export function accountRoutes(ctx: AppContext): Router {
     if (grant === undefined) return;
     const result = await mfa.regenerateRecoveryCodes(account.id, { stepUp: grant });
     if (!result.ok) return refused(req, res, account, '/mfa/recovery-codes/regenerate', result, 'Two-factor authentication is off.');
+    req.session.codesAfter = 'regenerated';
     res.redirect(303, '/mfa/recovery-codes');
   });
 
@@ -125,7 +142,8 @@ export function accountRoutes(ctx: AppContext): Router {
       title: 'Turn off two-factor authentication',
       body: (page) =>
         confirmChangePage(page, {
-          text: 'Turn off two-factor authentication? Every method and recovery code is removed, your password alone will sign you in, and your other sessions are signed out.',
+          legend: 'Turn off two-factor authentication',
+          text: 'Every method and recovery code is removed, your password alone will sign you in, and your other sessions are signed out.',
           action: '/mfa/disable',
           button: 'Turn off',
           danger: true,
@@ -157,9 +175,9 @@ export function accountRoutes(ctx: AppContext): Router {
     if (!account) return;
     const id = String(req.params.id);
     const label = cleanLabel(field(req, 'label'));
-    if (label === null) return renderAccount(req, res, account, 400, BAD_LABEL);
+    if (label === null) return backWithError(req, res, BAD_LABEL, FACTOR_ID.test(id) ? `rename-${id}` : undefined);
     const result = FACTOR_ID.test(id) ? await mfa.renameFactor(account.id, id, label) : ({ ok: false, reason: 'not_found' } as const);
-    if (!result.ok) return renderAccount(req, res, account, 404, 'That method is not on your account (any more).');
+    if (!result.ok) return backWithError(req, res, 'That method is not on your account (any more).');
     setFlash(req, 'info', `Renamed to "${label}".`);
     res.redirect(303, '/account');
   });
@@ -182,7 +200,8 @@ export function accountRoutes(ctx: AppContext): Router {
       title: 'Remove a two-factor method',
       body: (page) =>
         confirmChangePage(page, {
-          text: html`Remove <strong>${factor.label}</strong> (${factorKindLabel(factor).toLowerCase()}) from your account?
+          legend: `Remove ${factor.label}`,
+          text: html`<strong>${factor.label}</strong> (${factorKindLabel(factor).toLowerCase()}) will be removed from your account.
             ${last
               ? 'It is your only method: removing it turns off two-factor authentication, deletes your recovery codes and signs your other sessions out.'
               : 'It will no longer sign you in.'}`,
@@ -225,7 +244,7 @@ export function accountRoutes(ctx: AppContext): Router {
     const id = String(req.params.id);
     const label = DEVICE_ID.test(id) ? (await mfa.listDevices(account.id)).find((d) => d.id === id)?.label : undefined;
     const result = DEVICE_ID.test(id) ? await mfa.forgetDevice(account.id, id) : ({ ok: false, reason: 'not_found' } as const);
-    if (!result.ok) return renderAccount(req, res, account, 404, 'That browser is not remembered (any more).');
+    if (!result.ok) return backWithError(req, res, 'That browser is not remembered (any more).');
     const current = id === req.session.deviceId;
     if (current) forgetThisBrowser(ctx, req, res);
     setFlash(
@@ -259,7 +278,7 @@ export function accountRoutes(ctx: AppContext): Router {
     const check = await confirmPassword(ctx, req, account, field(req, 'password'));
     if (!check.ok) {
       if (check.reason === 'signed_out') return res.redirect(303, '/login');
-      return renderAccount(req, res, account, check.reason === 'missing' ? 400 : 401, passwordCheckMessage(check, 'cancel the email recovery'));
+      return backWithError(req, res, passwordCheckMessage(check, 'cancel the email recovery'), 'cancel-password');
     }
     const result = await mfa.cancelEmailRecovery(account.id);
     setFlash(req, 'info', result.ok ? 'The email recovery was cancelled. If you did not ask for it, someone knows your password: reset it.' : 'No email recovery was pending.');

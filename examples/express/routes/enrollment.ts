@@ -20,10 +20,13 @@ import { confirmPassword, hasRecentPassword, passwordCheckMessage, RECENT_PASSWO
 import { restampSession } from '../sessions.ts';
 import { dropGrant, liveGrant, needsStepUp, stepUpAgain, stepUpUrl } from '../step-up.ts';
 import { formatDuration } from '../time.ts';
-import { recoveryCodesPage, recoveryCodesShownPage, setupPage } from '../views/mfa.ts';
+import type { PageError } from '../views/layout.ts';
+import { recoveryCodesPage, recoveryCodesShownPage, setupExpiredPage, setupPage } from '../views/mfa.ts';
 import { confirmPasswordPage } from '../views/password.ts';
 
 const SETUP_PURPOSE = 'set up two-factor authentication';
+/** How long after a setup ran out the page still says so (rather than just show a new one). */
+const EXPIRED_NEWS_MS = 60 * 60_000;
 const ALREADY_HAS_APP = 'Two-factor authentication is already on with an authenticator app. To use another app, remove this one first.';
 
 export function enrollmentRoutes(ctx: AppContext): Router {
@@ -31,28 +34,52 @@ export function enrollmentRoutes(ctx: AppContext): Router {
   const { mfa } = ctx;
 
   /**
-   * Begin (or begin again) an enrollment and show its QR code. After a wrong
-   * code we begin again rather than keep the pending secret: twofold hands
-   * out a secret exactly once, and keeping a copy ourselves (say, in the
-   * session) would put a plaintext TOTP secret into the session store. The
-   * price is one more scan after a typo; the page says so. The QR and key on
-   * the page are therefore always the secret the next code is checked against.
+   * Who may begin an enrollment: the password again for a first factor, a
+   * live step-up grant for more. The one place this is insisted on: every
+   * route that shows a QR code or starts over comes through here. Returns
+   * the proof to pass to twofold, or undefined after answering.
    */
-  async function showSetup(req: Request, res: Response, account: Account, status = 200, error?: string): Promise<void> {
-    // The one place an enrollment begins, so the one place the password (first
-    // factor) or the step-up (more factors) is insisted on: a POST with any
-    // code lands here too, and must not show a QR code without it.
+  async function mayBegin(req: Request, res: Response, account: Account): Promise<{ first: boolean; grant: string | undefined } | undefined> {
     const factors = await mfa.listFactors(account.id);
     if (factors.some((f) => f.kind === 'totp')) {
       setFlash(req, 'error', ALREADY_HAS_APP);
-      return res.redirect(303, '/account');
+      return void res.redirect(303, '/account');
     }
     const grant = factors.length > 0 ? liveGrant(ctx, req)?.grant : undefined;
     if (factors.length > 0 && grant === undefined) return void res.redirect(303, stepUpUrl('/mfa/setup'));
     if (factors.length === 0 && !hasRecentPassword(ctx, req)) {
-      return askPassword(req, res, 403, `Your password was confirmed more than ${formatDuration(RECENT_PASSWORD_MS)} ago: enter it again to continue.`);
+      askPassword(req, res, 403, { field: 'password', text: `Your password was confirmed more than ${formatDuration(RECENT_PASSWORD_MS)} ago: enter it again to continue.` });
+      return undefined;
     }
-    const enrollment = await mfa.beginEnrollment(account.id, { accountName: account.username, ...(grant !== undefined ? { proof: { stepUp: grant } } : {}) });
+    return { first: factors.length === 0, grant };
+  }
+
+  /**
+   * Show the setup: twofold shows a live pending enrollment again (the same
+   * secret, QR code and expiry: `resumed`), so after a wrong code, a reload
+   * or a second tab the entry already scanned stays right. Nothing of the
+   * secret is kept here: the session holds only when the setup it was shown
+   * expires (`setupExpiresAt`), so that once it has, the page says so and
+   * offers a fresh start (`restart: true`) rather than quietly showing a new
+   * QR code that the entry already scanned does not match.
+   */
+  async function showSetup(req: Request, res: Response, account: Account, status = 200, error?: PageError, restart = false): Promise<void> {
+    const allowed = await mayBegin(req, res, account);
+    if (allowed === undefined) return;
+    const shownUntil = req.session.setupExpiresAt;
+    // (A setup that ran out long ago is no news: the page then simply starts a new one.)
+    if (!restart && shownUntil !== undefined && shownUntil <= ctx.now() && ctx.now() - shownUntil < EXPIRED_NEWS_MS) {
+      return sendPage(ctx, req, res, {
+        title: 'This setup expired',
+        status: status === 200 ? 200 : 400,
+        body: (page) => setupExpiredPage(page, { expiredAt: shownUntil }),
+      });
+    }
+    const enrollment = await mfa.beginEnrollment(account.id, {
+      accountName: account.username,
+      ...(restart ? { restart: true } : {}),
+      ...(allowed.grant !== undefined ? { proof: { stepUp: allowed.grant } } : {}),
+    });
     if (!enrollment.ok) {
       if (needsStepUp(enrollment.reason)) return stepUpAgain(req, res, '/mfa/setup');
       setFlash(
@@ -66,19 +93,33 @@ export function enrollmentRoutes(ctx: AppContext): Router {
       );
       return res.redirect(303, '/account');
     }
-    const first = factors.length === 0;
+    req.session.setupExpiresAt = enrollment.expiresAt;
+    if (restart) return res.redirect(303, '/mfa/setup');
+    const first = allowed.first;
     sendPage(ctx, req, res, {
       title: first ? 'Set up two-factor authentication' : 'Add an authenticator app',
       status,
-      body: (page) => setupPage(page, { qrDataUrl: enrollment.qrDataUrl, secret: enrollment.secret, expiresAt: enrollment.expiresAt, first, error }),
+      error,
+      extraScripts: ['/copy.js'],
+      body: (page) =>
+        setupPage(page, {
+          qrDataUrl: enrollment.qrDataUrl,
+          uri: enrollment.uri,
+          secret: enrollment.secret,
+          expiresAt: enrollment.expiresAt,
+          issuer: ctx.issuer,
+          accountName: account.username,
+          first,
+        }),
     });
   }
 
-  function askPassword(req: Request, res: Response, status = 200, error?: string): void {
+  function askPassword(req: Request, res: Response, status = 200, error?: PageError): void {
     sendPage(ctx, req, res, {
       title: 'Confirm your password',
       status,
-      body: (page) => confirmPasswordPage(page, { action: '/mfa/setup/password', purpose: SETUP_PURPOSE, error }),
+      error,
+      body: (page) => confirmPasswordPage(page, { action: '/mfa/setup/password', purpose: SETUP_PURPOSE }),
     });
   }
 
@@ -101,7 +142,14 @@ export function enrollmentRoutes(ctx: AppContext): Router {
     const check = await confirmPassword(ctx, req, account, field(req, 'password'));
     if (check.ok) return res.redirect(303, '/mfa/setup');
     if (check.reason === 'signed_out') return res.redirect(303, '/login');
-    askPassword(req, res, check.reason === 'missing' ? 400 : 401, passwordCheckMessage(check, SETUP_PURPOSE));
+    askPassword(req, res, check.reason === 'missing' ? 400 : 401, { field: 'password', text: passwordCheckMessage(check, SETUP_PURPOSE) });
+  });
+
+  /** Start over: a new secret and QR code (`restart: true`), then the setup page. After an expired setup, or a wrong entry in the app. */
+  router.post('/mfa/setup/restart', async (req, res) => {
+    const account = requireAccount(ctx, req, res);
+    if (!account) return;
+    await showSetup(req, res, account, 200, undefined, true);
   });
 
   router.post('/mfa/setup', async (req, res) => {
@@ -109,6 +157,7 @@ export function enrollmentRoutes(ctx: AppContext): Router {
     if (!account) return;
     const result = await mfa.confirmEnrollment(account.id, field(req, 'code').replace(/\s+/g, ''));
     if (result.ok) {
+      delete req.session.setupExpiresAt;
       // A factor change kills every step-up grant (twofold's factor epoch): drop ours too.
       dropGrant(req);
       const factors = await mfa.listFactors(account.id);
@@ -120,7 +169,6 @@ export function enrollmentRoutes(ctx: AppContext): Router {
       await restampSession(req, ctx.accounts, account);
       return res.redirect(303, '/mfa/recovery-codes');
     }
-    const rescan = 'We made a new QR code: remove the entry you just added from your app, scan this one and enter its code.';
     switch (result.reason) {
       case 'already_enabled':
         setFlash(req, 'info', ALREADY_HAS_APP);
@@ -130,12 +178,24 @@ export function enrollmentRoutes(ctx: AppContext): Router {
         return res.redirect(303, '/account');
       // The same QR code again (twofold shows a live pending enrollment again): the entry already scanned stays right.
       case 'malformed':
-        return showSetup(req, res, account, 400, 'Enter the 6-digit code your app shows, then try again.');
+        return showSetup(req, res, account, 400, { field: 'code', text: 'Enter the 6-digit code your app shows (spaces are fine), then try again.' });
       case 'invalid_code':
-        return showSetup(req, res, account, 400, 'That code did not match. Check the time on your phone and try again with the code your app shows now.');
+        return showSetup(req, res, account, 400, {
+          field: 'code',
+          text: 'That code did not match. Check the time on your phone and try again with the code your app shows now.',
+        });
       case 'expired':
+        // The setup page now says it expired, and offers a fresh start.
+        req.session.setupExpiresAt = Math.min(req.session.setupExpiresAt ?? ctx.now(), ctx.now());
+        return res.redirect(303, '/mfa/setup');
       case 'not_enrolling':
-        return showSetup(req, res, account, 400, `That setup expired. ${rescan}`);
+        // Nothing pending (started over in another tab, or never begun): a new QR code, said plainly.
+        // (showSetup insists on the password or the step-up first: a stolen cookie alone gets no QR code.)
+        delete req.session.setupExpiresAt;
+        return showSetup(req, res, account, 400, {
+          field: 'code',
+          text: 'That setup is no longer pending (it was started over, or it ended). Remove the entry you added from your app, then scan this new QR code.',
+        });
     }
   });
 
@@ -144,8 +204,14 @@ export function enrollmentRoutes(ctx: AppContext): Router {
     if (!account || crossSite(ctx, req, res, '/mfa/recovery-codes', 'show your recovery codes (they are shown only once)')) return;
     const revealed = await mfa.revealRecoveryCodes(account.id);
     if (revealed.ok) {
-      // The download link holds the same text as the list: one reveal, no second request.
-      return sendPage(ctx, req, res, { title: 'Your recovery codes', body: (page) => recoveryCodesPage(page, revealed) });
+      // The download link and the Copy button hold the same codes as the list: one reveal, no second request.
+      const after = req.session.codesAfter === 'regenerated' ? 'regenerated' : 'enabled';
+      delete req.session.codesAfter;
+      return sendPage(ctx, req, res, {
+        title: 'Your recovery codes',
+        extraScripts: ['/copy.js', '/codes.js'],
+        body: (page) => recoveryCodesPage(page, { ...revealed, after }),
+      });
     }
     if (revealed.reason === 'not_enrolled') {
       setFlash(req, 'error', 'Set up two-factor authentication first.');
@@ -157,6 +223,23 @@ export function enrollmentRoutes(ctx: AppContext): Router {
       return res.redirect(303, '/account');
     }
     sendPage(ctx, req, res, { title: 'Recovery codes already shown', body: (page) => recoveryCodesShownPage(page) });
+  });
+
+  /** "I have saved my recovery codes": the page's warning on leaving ends, and the account page says what is on. */
+  router.post('/mfa/recovery-codes/saved', async (req, res) => {
+    const account = requireAccount(ctx, req, res);
+    if (!account) return;
+    const { state } = await mfa.status(account.id);
+    if (state === 'enabled' || state === 'locked') {
+      setFlash(
+        req,
+        'info',
+        field(req, 'after') === 'regenerated'
+          ? 'Your new recovery codes are saved. Your old ones no longer work.'
+          : 'Two-factor authentication is on. You will be asked for a code (or your key) when you log in.',
+      );
+    }
+    res.redirect(303, '/account');
   });
 
   return router;

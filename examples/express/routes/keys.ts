@@ -44,7 +44,8 @@ export function keyRoutes(ctx: AppContext): Router {
     sendPage(ctx, req, res, {
       title: 'Confirm your password',
       status,
-      body: (page) => confirmPasswordPage(page, { action: '/mfa/keys/password', purpose: PURPOSE, error, hidden: { name } }),
+      ...(error !== undefined ? { error: { field: 'password', text: error } } : {}),
+      body: (page) => confirmPasswordPage(page, { action: '/mfa/keys/password', purpose: PURPOSE, hidden: { name } }),
     });
   }
 
@@ -52,7 +53,8 @@ export function keyRoutes(ctx: AppContext): Router {
    * Begin (or begin again) a registration and show its page; the password or
    * the step-up is checked here, the one place a registration begins.
    */
-  async function showAddKey(req: Request, res: Response, account: Account, name: string, status = 200, error?: string): Promise<void> {
+  /** `errorField`: where the error sits (`register-key`, the button, unless it is about the name). */
+  async function showAddKey(req: Request, res: Response, account: Account, name: string, status = 200, error?: string, errorField = 'register-key'): Promise<void> {
     const factors = await mfa.listFactors(account.id);
     const first = factors.length === 0;
     const grant = first ? undefined : liveGrant(ctx, req)?.grant;
@@ -81,7 +83,8 @@ export function keyRoutes(ctx: AppContext): Router {
       title: 'Add a security key or passkey',
       status,
       scripts: true,
-      body: (page) => addKeyPage(page, { options: begun.options, name, expiresAt: begun.expiresAt, first, error }),
+      ...(error !== undefined ? { error: { field: errorField, text: error } } : {}),
+      body: (page) => addKeyPage(page, { options: begun.options, name, expiresAt: begun.expiresAt, first }),
     });
   }
 
@@ -117,7 +120,7 @@ export function keyRoutes(ctx: AppContext): Router {
     const typed = field(req, 'name').trim();
     const label = typed === '' ? undefined : cleanLabel(typed);
     const name = typed.slice(0, 64);
-    if (label === null) return showAddKey(req, res, account, name, 400, BAD_LABEL);
+    if (label === null) return showAddKey(req, res, account, name, 400, BAD_LABEL, 'key-name');
     const text = field(req, 'response');
     let response: unknown = null;
     if (text !== '' && text.length <= MAX_RESPONSE_CHARS) {

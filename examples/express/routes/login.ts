@@ -25,12 +25,12 @@ import { Router, type Request, type Response } from 'express';
 import type { LoginMethod, Proof } from 'twofold';
 import type { AppContext } from '../context.ts';
 import { field, sendPage, setFlash } from '../page.ts';
-import { explainProofFailure, keyResponseFrom, lockedMessage, lockOf, NO_KEY_ANSWER, proofFromCode, type ProofKind } from '../proof.ts';
+import { explainProofFailure, keyResponseFrom, lockOf, NO_KEY_ANSWER, proofFromCode, proofKind, type Lock } from '../proof.ts';
 import { browserLabel } from '../browser-label.ts';
 import { clearDeviceCookie, readDeviceCookie, REMEMBER_DEVICE_DAYS, setDeviceCookie } from '../device-cookie.ts';
 import { destroySession, regenerateSession, sessionCookieName, signIn, type PendingMfa } from '../sessions.ts';
-import { formatTime } from '../time.ts';
-import { loginCodePage, loginPage, loginRecoveryCodePage } from '../views/auth.ts';
+import { lockedPage, loginCodePage, loginPage, loginRecoveryCodePage } from '../views/auth.ts';
+import type { Message, PageError } from '../views/layout.ts';
 import { FEW_CODES } from '../views/mfa.ts';
 
 /** The same words whether the username is unknown or the password wrong, so the form does not reveal who has an account. */
@@ -41,7 +41,7 @@ export const SIGN_IN_EXPIRED = 'That sign-in took too long. Please enter your pa
 export const SIGN_IN_INVALID = 'That sign-in attempt is no longer valid. Please enter your password again.';
 
 /** Drop the pending marker and start over at the password step, with a reason. */
-export function backToLogin(req: Request, res: Response, message: string): void {
+export function backToLogin(req: Request, res: Response, message: string | Message): void {
   delete req.session.pendingMfa;
   setFlash(req, 'error', message);
   res.redirect(303, '/login');
@@ -61,6 +61,19 @@ export function loginRoutes(ctx: AppContext): Router {
   const router = Router();
   const { mfa, accounts } = ctx;
 
+  /**
+   * A locked account's own screen (shown only after the right password):
+   * how long, what waits too, and no code field. `status` 429 after a
+   * refused attempt.
+   */
+  function lockScreen(req: Request, res: Response, lock: Lock, status = 429): void {
+    sendPage(ctx, req, res, {
+      title: 'Your account is locked',
+      status,
+      body: (page) => lockedPage(page, { retryAt: lock.retryAt, cause: lock.cause, signedIn: false }),
+    });
+  }
+
   router.get('/login', (req, res) => {
     sendPage(ctx, req, res, { title: 'Log in', body: (page) => loginPage(page) });
   });
@@ -68,12 +81,12 @@ export function loginRoutes(ctx: AppContext): Router {
   router.post('/login', async (req, res) => {
     const username = field(req, 'username');
     const password = field(req, 'password');
-    const fail = (status: number, error: string) =>
-      sendPage(ctx, req, res, { title: 'Log in', status, body: (page) => loginPage(page, { username, error }) });
-    if (username === '' || password === '') return fail(400, 'Enter your username and password.');
+    const fail = (status: number, error: PageError) => sendPage(ctx, req, res, { title: 'Log in', status, error, body: (page) => loginPage(page, { username }) });
+    if (username === '') return fail(400, { field: 'username', text: 'Enter your username and password.' });
+    if (password === '') return fail(400, { field: 'password', text: 'Enter your password.' });
 
     const account = await accounts.checkPassword(username, password);
-    if (!account) return fail(401, WRONG_CREDENTIALS);
+    if (!account) return fail(401, { field: 'password', text: WRONG_CREDENTIALS });
 
     // Only now, after the right password, is the device cookie looked at: alone it signs nobody in.
     const deviceToken = readDeviceCookie(ctx, req);
@@ -83,7 +96,10 @@ export function loginRoutes(ctx: AppContext): Router {
         // A remembered browser: twofold accepted the token and rotated it (the old one is dead). Replace the cookie.
         setDeviceCookie(ctx, res, start.rememberedDevice);
         await signIn(req, account, ctx.now(), start.rememberedDevice.id);
-        setFlash(req, 'info', `Signed in without a code: this browser is remembered until ${formatTime(start.rememberedDevice.expiresAt)}.`);
+        setFlash(req, 'info', {
+          text: 'Signed in without a code: this browser is remembered until {when}.',
+          when: { at: start.rememberedDevice.expiresAt, rounding: 'down' },
+        });
         return res.redirect(303, '/account');
       }
       // No second factor enabled: the password was enough. (Turning MFA off forgot every device: drop a stale cookie.)
@@ -93,7 +109,7 @@ export function loginRoutes(ctx: AppContext): Router {
     }
     // Shown only after a correct password, so a stranger learns nothing from it. A lock wins over
     // a remembered browser (twofold decides); the cookie is kept and works again once the lock ends.
-    if (!start.ok) return fail(429, lockedMessage(await lockOf(mfa, account.id, start.retryAt)));
+    if (!start.ok) return lockScreen(req, res, await lockOf(mfa, account.id, start.retryAt));
 
     // A challenge although a device cookie was sent: the token is unknown, expired, forgotten, someone
     // else's, or a copy that was rotated away (twofold forgot that device and emailed the owner). It is dead.
@@ -114,22 +130,25 @@ export function loginRoutes(ctx: AppContext): Router {
    * Verify a second factor against the pending challenge; sign in on success.
    * `remember`: the box was ticked (the code and key forms only).
    */
-  async function verify(req: Request, res: Response, proof: Proof | null, form: 'code' | 'recovery', kind: ProofKind = 'code', remember = false): Promise<void> {
+  async function verify(req: Request, res: Response, proof: Proof | null, form: 'code' | 'recovery', key = false, remember = false): Promise<void> {
     const pending = req.session.pendingMfa;
     if (pending === undefined) return backToLogin(req, res, SIGN_IN_FIRST);
-    const render = (status: number, error: string) =>
+    // The error sits at what was used: the key button, or the code field of the form.
+    const errorField = key ? 'use-key' : form === 'code' ? 'code' : 'recoveryCode';
+    const render = (status: number, error: Message) =>
       sendPage(ctx, req, res, {
         title: form === 'code' ? 'Two-factor authentication' : 'Use a recovery code',
         status,
         scripts: form === 'code' && pending.webauthn !== undefined,
+        error: { ...error, field: errorField },
         body: (page) =>
           form === 'code'
-            ? loginCodePage(page, { methods: methodsOf(pending), webauthn: pending.webauthn, remember: { days: REMEMBER_DEVICE_DAYS, checked: remember }, error })
-            : loginRecoveryCodePage(page, error),
+            ? loginCodePage(page, { methods: methodsOf(pending), webauthn: pending.webauthn, remember: { days: REMEMBER_DEVICE_DAYS, checked: remember } })
+            : loginRecoveryCodePage(page),
       });
     if (proof === null) {
-      if (kind === 'key') return render(400, NO_KEY_ANSWER);
-      return render(400, form === 'code' ? (methodsOf(pending).includes('totp') ? 'Enter the 6-digit code from your app.' : 'Enter a recovery code.') : 'Enter a recovery code.');
+      if (key) return render(400, { text: NO_KEY_ANSWER });
+      return render(400, { text: form === 'code' && methodsOf(pending).includes('totp') ? 'Enter the 6-digit code from your app.' : 'Enter a recovery code.' });
     }
 
     // The label is only a name for the account page's list (browser-label.ts); the User-Agent decides nothing.
@@ -158,8 +177,10 @@ export function loginRoutes(ctx: AppContext): Router {
       case 'challenge_invalid': // forged, spent, or MFA was turned off meanwhile
       case 'not_enrolled':
         return backToLogin(req, res, SIGN_IN_INVALID);
+      case 'locked':
+        return lockScreen(req, res, await lockOf(mfa, pending.userId, result.retryAt));
       default: {
-        const { status, message } = await explainProofFailure(mfa, pending.userId, result, kind);
+        const { status, message } = await explainProofFailure(mfa, pending.userId, result, proofKind(proof));
         return render(status, message);
       }
     }
@@ -167,10 +188,13 @@ export function loginRoutes(ctx: AppContext): Router {
 
   /** GET of a second-factor page: only with a live pending marker. */
   function secondFactorPage(form: 'code' | 'recovery') {
-    return (req: Request, res: Response) => {
+    return async (req: Request, res: Response) => {
       const pending = req.session.pendingMfa;
       if (pending === undefined) return backToLogin(req, res, SIGN_IN_FIRST);
       if (pending.expiresAt <= ctx.now()) return backToLogin(req, res, SIGN_IN_EXPIRED);
+      // Locked meanwhile (another tab, or the page opened again): the lock screen, not a code field.
+      const status = await mfa.status(pending.userId);
+      if (status.state === 'locked') return lockScreen(req, res, { retryAt: status.lockedUntil ?? null, cause: status.lockCause }, 200);
       sendPage(ctx, req, res, {
         title: form === 'code' ? 'Two-factor authentication' : 'Use a recovery code',
         scripts: form === 'code' && pending.webauthn !== undefined,
@@ -186,13 +210,13 @@ export function loginRoutes(ctx: AppContext): Router {
   router.get('/login/recovery', secondFactorPage('recovery'));
 
   router.post('/login/mfa', async (req, res) => {
-    await verify(req, res, proofFromCode(field(req, 'code')), 'code', 'code', rememberTicked(req));
+    await verify(req, res, proofFromCode(field(req, 'code')), 'code', false, rememberTicked(req));
   });
 
   /** A security key's answer (AuthenticationResponseJSON, as JSON in `response`): verifyLogin(challenge, { webauthn }). */
   router.post('/login/webauthn', async (req, res) => {
     const response = keyResponseFrom(field(req, 'response'));
-    await verify(req, res, response === null ? null : { webauthn: response }, 'code', 'key', rememberTicked(req));
+    await verify(req, res, response === null ? null : { webauthn: response }, 'code', true, rememberTicked(req));
   });
 
   router.post('/login/recovery', async (req, res) => {
@@ -204,7 +228,8 @@ export function loginRoutes(ctx: AppContext): Router {
   router.post('/logout', async (req, res) => {
     await destroySession(req);
     res.clearCookie(sessionCookieName(ctx.production), { path: '/', httpOnly: true, sameSite: 'lax', secure: ctx.production });
-    res.redirect(303, '/');
+    // No session is left to carry a message: the home page says it when reached from here (and only says it).
+    res.redirect(303, '/?logged-out=1');
   });
 
   return router;

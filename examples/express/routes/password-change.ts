@@ -36,19 +36,19 @@ export function passwordChangeRoutes(ctx: AppContext): Router {
   router.post(PASSWORD_CHANGE_PATH, async (req, res) => {
     const account = requireAccount(ctx, req, res);
     if (!account) return;
-    const fail = (status: number, error: string) =>
-      sendPage(ctx, req, res, { title: 'Change your password', status, body: (page) => changePasswordPage(page, { error }) });
+    const fail = (status: number, field: string, text: string) =>
+      sendPage(ctx, req, res, { title: 'Change your password', status, error: { field, text }, body: (page) => changePasswordPage(page) });
     const current = field(req, 'currentPassword');
     const next = field(req, 'newPassword');
-    if (current === '' || next === '') return fail(400, 'Enter your current password, and the new one twice.');
-    if (next !== field(req, 'newPasswordAgain')) return fail(400, 'The two new passwords are not the same. Type the new one twice.');
+    if (current === '' || next === '') return fail(400, current === '' ? 'current-password' : 'new-password', 'Enter your current password, and the new one twice.');
+    if (next !== field(req, 'newPasswordAgain')) return fail(400, 'new-password-again', 'The two new passwords are not the same. Type the new one twice.');
 
     const result = await accounts.changePassword(account.id, current, next);
     if (!result.ok) {
-      if (result.reason !== 'wrong') return fail(400, result.message);
+      if (result.reason !== 'wrong') return fail(400, 'new-password', result.message);
       const check = countWrongPassword(req);
       if (check.reason === 'signed_out') return res.redirect(303, '/login');
-      return fail(401, passwordCheckMessage(check, 'change your password'));
+      return fail(401, 'current-password', passwordCheckMessage(check, 'change your password'));
     }
 
     // Every other session ends; this one stays, under a new id (a copy of its old cookie is dead too).

@@ -32,7 +32,7 @@ import { clearDeviceCookie, readDeviceCookie } from '../device-cookie.ts';
 import { forgottenBrowsersText, passwordChangedEmail, passwordResetEmail, type ResetLockOutcome } from '../emails.ts';
 import { field, queryParam, sendPage, setFlash } from '../page.ts';
 import { regenerateSession } from '../sessions.ts';
-import { forgotPasswordPage, forgotPasswordSentPage, resetPasswordPage, resetPasswordRefusedPage } from '../views/password.ts';
+import { forgotPasswordPage, forgotPasswordSentPage, resetPasswordPage, resetPasswordRefusedPage, resetRefusedMessage } from '../views/password.ts';
 
 export function passwordResetRoutes(ctx: AppContext): Router {
   const router = Router();
@@ -49,7 +49,8 @@ export function passwordResetRoutes(ctx: AppContext): Router {
       return sendPage(ctx, req, res, {
         title: 'Forgot your password?',
         status: 400,
-        body: (page) => forgotPasswordPage(page, { error: 'Enter your username or email address.' }),
+        error: { field: 'login', text: 'Enter your username or email address.' },
+        body: (page) => forgotPasswordPage(page),
       });
     }
     const account = await accounts.byUsernameOrEmail(login);
@@ -59,6 +60,11 @@ export function passwordResetRoutes(ctx: AppContext): Router {
       // To the account's own address, whatever was typed: the form never sends mail elsewhere.
       outbox.send({ to: account.email, ...passwordResetEmail(account, link, started.expiresAt) });
     }
+    // Post, redirect, get: a reload shows the page again, it does not send another email.
+    res.redirect(303, '/forgot-password/sent');
+  });
+
+  router.get('/forgot-password/sent', (req, res) => {
     sendPage(ctx, req, res, { title: 'Check your email', body: (page) => forgotPasswordSentPage(page, PASSWORD_RESET_TTL_MS) });
   });
 
@@ -70,7 +76,7 @@ export function passwordResetRoutes(ctx: AppContext): Router {
     const token = queryParam(req, 'token');
     const state = await accounts.checkPasswordReset(username, token, ctx.now());
     if (state !== 'ok') {
-      return sendPage(ctx, req, res, { title: 'Reset your password', status: 400, body: (page) => resetPasswordRefusedPage(page, state) });
+      return sendPage(ctx, req, res, { title: 'Reset your password', status: 400, error: { text: resetRefusedMessage(state) }, body: (page) => resetPasswordRefusedPage(page, state) });
     }
     sendPage(ctx, req, res, { title: 'Reset your password', body: (page) => resetPasswordPage(page, { username: normalizeUsername(username), token }) });
   });
@@ -84,11 +90,12 @@ export function passwordResetRoutes(ctx: AppContext): Router {
         return sendPage(ctx, req, res, {
           title: 'Reset your password',
           status: 400,
-          body: (page) => resetPasswordPage(page, { username: normalizeUsername(username), token, error: result.message }),
+          error: { field: 'password', text: result.message },
+          body: (page) => resetPasswordPage(page, { username: normalizeUsername(username), token }),
         });
       }
       const reason = result.reason;
-      return sendPage(ctx, req, res, { title: 'Reset your password', status: 400, body: (page) => resetPasswordRefusedPage(page, reason) });
+      return sendPage(ctx, req, res, { title: 'Reset your password', status: 400, error: { text: resetRefusedMessage(reason) }, body: (page) => resetPasswordRefusedPage(page, reason) });
     }
 
     const { account } = result;

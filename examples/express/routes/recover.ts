@@ -6,10 +6,12 @@
  */
 import { Router, type Request, type Response } from 'express';
 import type { AppContext } from '../context.ts';
+import { html } from '../html.ts';
 import { queryParam, sendPage } from '../page.ts';
+import { notice } from '../views/layout.ts';
 import { lockedMessage, lockOf } from '../proof.ts';
-import { formatTime } from '../time.ts';
-import { recoverCompletePage, recoverRequestedPage, recoverRequestPage, type RecoverOutcome } from '../views/auth.ts';
+import { emailTime, relativeTime } from '../time.ts';
+import { lockedPage, recoverCompletePage, recoverOutcomeMessage, recoverRequestedPage, recoverRequestPage, type RecoverOutcome } from '../views/auth.ts';
 import { backToLogin, SIGN_IN_EXPIRED, SIGN_IN_FIRST, SIGN_IN_INVALID } from './login.ts';
 
 /** `al…@example.test`: enough for the owner to recognise, little for someone who only has the password. */
@@ -30,8 +32,18 @@ export function recoverRoutes(ctx: AppContext): Router {
     return pending;
   }
 
-  router.get('/login/recover', (req, res) => {
-    if (!livePending(req, res)) return;
+  router.get('/login/recover', async (req, res) => {
+    const pending = livePending(req, res);
+    if (!pending) return;
+    // Nothing to request while locked: the lock screen instead.
+    const status = await mfa.status(pending.userId);
+    if (status.state === 'locked') {
+      return sendPage(ctx, req, res, {
+        title: 'Your account is locked',
+        status: 429,
+        body: (page) => lockedPage(page, { retryAt: status.lockedUntil ?? null, cause: status.lockCause, signedIn: false }),
+      });
+    }
     sendPage(ctx, req, res, { title: 'Lost your phone and your codes?', body: (page) => recoverRequestPage(page, ctx.emailRecoveryDelayMs) });
   });
 
@@ -44,8 +56,8 @@ export function recoverRoutes(ctx: AppContext): Router {
     if (!result.ok) {
       // Refused while locked: a locked owner could not sign in to stop a recovery.
       if (result.reason === 'locked') {
-        const lock = await lockOf(mfa, account.id, result.retryAt);
-        return backToLogin(req, res, `${lockedMessage(lock)} Email recovery cannot be requested while your account is locked.`);
+        const lock = lockedMessage(await lockOf(mfa, account.id, result.retryAt));
+        return backToLogin(req, res, { ...lock, text: `${lock.text} Email recovery cannot be requested while your account is locked.` });
       }
       return backToLogin(req, res, 'Two-factor authentication is not on for this account: log in with your password.');
     }
@@ -59,14 +71,23 @@ export function recoverRoutes(ctx: AppContext): Router {
       subject: 'Your recovery link',
       text:
         `Hello ${account.username},\n\nto remove two-factor authentication from your account, open this link ` +
-        `after the waiting period:\n\n${link}\n\nIt works from ${formatTime(result.notBefore)} ` +
-        `until ${formatTime(result.expiresAt)}. If you did not ask for this, ignore this email and sign in ` +
+        `after the waiting period:\n\n${link}\n\nIt works from ${emailTime(result.notBefore, 'up')} ` +
+        `(${relativeTime(result.notBefore, ctx.now())}) until ${emailTime(result.expiresAt)}. If you did not ask for this, ignore this email and sign in ` +
         'with your authenticator app or a recovery code, which cancels the recovery.',
     });
+    // Post, redirect, get: a reload shows the page again, it does not ask for (and email) another link.
+    res.redirect(303, '/login/recover/sent');
+  });
+
+  router.get('/login/recover/sent', async (req, res) => {
+    const pending = livePending(req, res);
+    if (!pending) return;
+    const [account, status] = await Promise.all([accounts.byId(pending.userId), mfa.status(pending.userId)]);
+    const recovery = status.pendingEmailRecovery;
+    if (account === undefined || recovery === undefined) return res.redirect(303, '/login/recover');
     sendPage(ctx, req, res, {
       title: 'Check your email',
-      body: (page) =>
-        recoverRequestedPage(page, { maskedEmail: maskEmail(account.email), notBefore: result.notBefore, expiresAt: result.expiresAt, now: ctx.now() }),
+      body: (page) => recoverRequestedPage(page, { maskedEmail: maskEmail(account.email), notBefore: recovery.notBefore, expiresAt: recovery.expiresAt }),
     });
   });
 
@@ -75,32 +96,46 @@ export function recoverRoutes(ctx: AppContext): Router {
   // keeps it out of the Referer of anything this page loads or links to.
   router.get('/login/recover/complete', async (req, res) => {
     const account = await accounts.byUsername(queryParam(req, 'user'));
+    const token = queryParam(req, 'token');
     let outcome: RecoverOutcome = { kind: 'invalid' };
     if (account !== undefined) {
-      const result = await mfa.completeEmailRecovery(account.id, queryParam(req, 'token'));
+      const result = await mfa.completeEmailRecovery(account.id, token);
       if (result.ok) {
         // The challenge in a pending marker died with the second factor.
         delete req.session.pendingMfa;
+        // Kept (its token's SHA-256) so the link, opened again, says it was used; the account page asks to set MFA up again.
+        await accounts.noteEmailRecovery(account.id, token, ctx.now());
         outcome = { kind: 'completed' };
       } else {
         switch (result.reason) {
           case 'too_early':
-            outcome = { kind: 'too_early', notBefore: (await mfa.status(account.id)).pendingEmailRecovery?.notBefore, now: ctx.now() };
+            outcome = { kind: 'too_early', notBefore: (await mfa.status(account.id)).pendingEmailRecovery?.notBefore };
             break;
           case 'expired':
           case 'cancelled':
             outcome = { kind: result.reason };
             break;
           case 'invalid_token':
-          case 'not_requested':
+          case 'not_requested': {
+            // Only whoever holds the link's token learns that it was used (the token's hash matches the note).
+            const used = await accounts.usedRecoveryToken(account.id, token);
+            outcome = used !== undefined ? { kind: 'used', completedAt: used.completedAt } : { kind: 'invalid' };
+            break;
+          }
           case 'malformed':
             outcome = { kind: 'invalid' };
             break;
         }
       }
     }
-    const status = outcome.kind === 'completed' ? 200 : 400;
-    sendPage(ctx, req, res, { title: 'Email recovery', status, body: (page) => recoverCompletePage(page, outcome) });
+    const completed = outcome.kind === 'completed';
+    const message = recoverOutcomeMessage(outcome);
+    sendPage(ctx, req, res, {
+      title: 'Email recovery',
+      status: completed ? 200 : outcome.kind === 'used' ? 410 : 400,
+      ...(completed || outcome.kind === 'used' ? {} : { error: { text: message } }),
+      body: (page) => html`${completed || outcome.kind === 'used' ? notice('info', message) : ''}${recoverCompletePage(page, outcome)}`,
+    });
   });
 
   return router;

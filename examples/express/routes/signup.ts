@@ -18,7 +18,7 @@ export function signupRoutes(ctx: AppContext): Router {
     if (!created.ok) {
       // Saying "taken" reveals that the name exists; a sign-up form cannot avoid it, a login form can and does.
       const status = created.reason === 'taken' ? 409 : 400;
-      sendPage(ctx, req, res, { title: 'Sign up', status, body: (page) => signupPage(page, { username, error: created.message }) });
+      sendPage(ctx, req, res, { title: 'Sign up', status, error: { field: created.field, text: created.message }, body: (page) => signupPage(page, { username }) });
       return;
     }
     await signIn(req, created.account, ctx.now());

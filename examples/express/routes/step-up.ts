@@ -17,9 +17,11 @@ import type { Proof } from 'twofold';
 import type { Account } from '../accounts.ts';
 import type { AppContext } from '../context.ts';
 import { field, queryParam, requireAccount, sendPage, setFlash } from '../page.ts';
-import { explainProofFailure, keyResponseFrom, lockedMessage, lockOf, NO_KEY_ANSWER, proofFromCode, type ProofKind } from '../proof.ts';
+import { explainProofFailure, keyResponseFrom, lockOf, NO_KEY_ANSWER, proofFromCode, proofKind, type Lock } from '../proof.ts';
 import { rotateSession, type PendingStepUp } from '../sessions.ts';
-import { liveGrant, safeReturnPath, stepUpPurpose } from '../step-up.ts';
+import { liveGrant, safeReturnPath, stepUpPurpose, stepUpWarning } from '../step-up.ts';
+import { lockedPage } from '../views/auth.ts';
+import type { Message } from '../views/layout.ts';
 import { stepUpPage } from '../views/mfa.ts';
 
 const TITLE = 'Confirm it is you';
@@ -28,27 +30,35 @@ export function stepUpRoutes(ctx: AppContext): Router {
   const router = Router();
   const { mfa } = ctx;
 
-  function render(req: Request, res: Response, pending: PendingStepUp, status = 200, error?: string): void {
+  /** The step-up page; an error sits at the key button (`key`) or the code field. */
+  function render(req: Request, res: Response, pending: PendingStepUp, status = 200, error?: Message, key = false): void {
     sendPage(ctx, req, res, {
       title: TITLE,
       status,
       scripts: pending.webauthn !== undefined,
-      body: (page) => stepUpPage(page, { purpose: stepUpPurpose(pending.returnTo), methods: pending.methods, webauthn: pending.webauthn, error }),
+      ...(error !== undefined ? { error: { ...error, field: key ? 'use-key' : 'code' } } : {}),
+      body: (page) =>
+        stepUpPage(page, { purpose: stepUpPurpose(pending.returnTo), warning: stepUpWarning(pending.returnTo), methods: pending.methods, webauthn: pending.webauthn }),
+    });
+  }
+
+  /** A locked account's own screen: no code field, how long, what waits too. */
+  function lockScreen(req: Request, res: Response, lock: Lock, status = 429): void {
+    delete req.session.pendingStepUp;
+    sendPage(ctx, req, res, {
+      title: 'Your account is locked',
+      status,
+      body: (page) => lockedPage(page, { retryAt: lock.retryAt, cause: lock.cause, signedIn: true }),
     });
   }
 
   /** A new step-up challenge for `account`, kept in the session, and its page; or back to the account page saying why not. */
-  async function begin(req: Request, res: Response, account: Account, returnTo: string, status = 200, error?: string): Promise<void> {
+  async function begin(req: Request, res: Response, account: Account, returnTo: string, status = 200, error?: Message): Promise<void> {
     delete req.session.pendingStepUp;
     const start = await mfa.startStepUp(account.id);
     if (!start.ok) {
-      setFlash(
-        req,
-        'error',
-        start.reason === 'locked'
-          ? lockedMessage(await lockOf(mfa, account.id, start.retryAt))
-          : 'Two-factor authentication is off: there is nothing to confirm.',
-      );
+      if (start.reason === 'locked') return lockScreen(req, res, await lockOf(mfa, account.id, start.retryAt), 200);
+      setFlash(req, 'error', 'Two-factor authentication is off: there is nothing to confirm.');
       return res.redirect(303, '/account');
     }
     const pending: PendingStepUp = { challenge: start.challenge, expiresAt: start.expiresAt, methods: start.methods, returnTo };
@@ -66,12 +76,12 @@ export function stepUpRoutes(ctx: AppContext): Router {
     await begin(req, res, account, returnTo);
   });
 
-  async function verify(req: Request, res: Response, proof: Proof | null, kind: ProofKind): Promise<void> {
+  async function verify(req: Request, res: Response, proof: Proof | null, key: boolean): Promise<void> {
     const account = requireAccount(ctx, req, res);
     if (!account) return;
     const pending = req.session.pendingStepUp;
-    if (pending === undefined) return begin(req, res, account, '/account', 400, 'Confirm your second factor on this page.');
-    if (proof === null) return render(req, res, pending, 400, kind === 'key' ? NO_KEY_ANSWER : 'Enter a code from your authenticator app or a recovery code.');
+    if (pending === undefined) return begin(req, res, account, '/account', 400, { text: 'Confirm your second factor on this page.' });
+    if (proof === null) return render(req, res, pending, 400, { text: key ? NO_KEY_ANSWER : 'Enter a code from your authenticator app or a recovery code.' }, key);
 
     const result = await mfa.verifyStepUp(pending.challenge, proof);
     if (result.ok && result.userId === account.id) {
@@ -81,31 +91,34 @@ export function stepUpRoutes(ctx: AppContext): Router {
       req.session.stepUp = { grant: result.grant, expiresAt: result.expiresAt };
       return res.redirect(303, pending.returnTo);
     }
-    if (result.ok) return begin(req, res, account, pending.returnTo, 400, 'That confirmation was not for your account. Confirm again.');
+    if (result.ok) return begin(req, res, account, pending.returnTo, 400, { text: 'That confirmation was not for your account. Confirm again.' });
     switch (result.reason) {
       case 'challenge_expired':
-        return begin(req, res, account, pending.returnTo, 400, 'That took too long. Confirm again.');
+        return begin(req, res, account, pending.returnTo, 400, { text: 'That took too long. Confirm again.' });
       case 'challenge_invalid': // spent, or the settings changed meanwhile (a lock, MFA turned off)
-        return begin(req, res, account, pending.returnTo, 400, 'That confirmation is no longer valid. Confirm again.');
+        return begin(req, res, account, pending.returnTo, 400, { text: 'That confirmation is no longer valid. Confirm again.' });
       case 'not_enrolled':
         delete req.session.pendingStepUp;
         setFlash(req, 'error', 'Two-factor authentication is off: there is nothing to confirm.');
         return res.redirect(303, '/account');
+      case 'locked':
+        return lockScreen(req, res, await lockOf(mfa, account.id, result.retryAt));
       default: {
+        const kind = proofKind(proof);
         const { status, message } = await explainProofFailure(mfa, account.id, result, kind);
-        return render(req, res, pending, status, message);
+        return render(req, res, pending, status, message, kind === 'key');
       }
     }
   }
 
   router.post('/mfa/step-up', async (req, res) => {
-    await verify(req, res, proofFromCode(field(req, 'code')), 'code');
+    await verify(req, res, proofFromCode(field(req, 'code')), false);
   });
 
   /** A security key's answer (AuthenticationResponseJSON, as JSON in `response`): verifyStepUp(challenge, { webauthn }). */
   router.post('/mfa/step-up/webauthn', async (req, res) => {
     const response = keyResponseFrom(field(req, 'response'));
-    await verify(req, res, response === null ? null : { webauthn: response }, 'key');
+    await verify(req, res, response === null ? null : { webauthn: response }, true);
   });
 
   return router;

@@ -1,11 +1,15 @@
 /** Pages outside the sign-in and MFA flows: welcome, dev outbox, errors. */
 import { html, type SafeHtml } from '../html.ts';
 import type { Email } from '../outbox.ts';
-import { formatTime } from '../time.ts';
-import type { PageContext } from './layout.ts';
+import { when } from '../time.ts';
+import { notice, type PageContext } from './layout.ts';
 
-export function homePage(ctx: PageContext): SafeHtml {
+/** What the home page says after POST /logout. */
+export const LOGGED_OUT_TEXT = 'You are logged out.';
+
+export function homePage(ctx: PageContext, view: { loggedOut?: boolean } = {}): SafeHtml {
   return html`
+${view.loggedOut === true && ctx.username === undefined && notice('info', LOGGED_OUT_TEXT, ctx.now, 'logged-out')}
 <p>This is a small web app that uses <strong>twofold</strong> for two-factor authentication: authenticator apps
 (TOTP), security keys and passkeys. Try the whole journey:</p>
 <ol>
@@ -28,14 +32,14 @@ function linkify(text: string): SafeHtml {
   return html`${parts.map((part, i) => (i % 2 === 1 ? html`<a href="${part}">${part}</a>` : part))}`;
 }
 
-export function outboxPage(_ctx: PageContext, emails: readonly Email[]): SafeHtml {
+export function outboxPage(ctx: PageContext, emails: readonly Email[]): SafeHtml {
   return html`
 <p>Development only: the emails the app would have sent, newest first. Not available when NODE_ENV=production.</p>
 ${emails.length === 0 && html`<p>No emails yet.</p>`}
 <ul class="outbox" id="outbox">
 ${[...emails].reverse().map((email) => html`
 <li class="email">
-  <p class="meta"><strong>${email.subject}</strong><br>to ${email.to} · ${formatTime(email.at)}</p>
+  <p class="meta"><strong>${email.subject}</strong><br>to ${email.to} · sent ${when(email.at, ctx.now)}</p>
   <pre>${linkify(email.text)}</pre>
 </li>`)}
 </ul>`;

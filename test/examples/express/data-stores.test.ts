@@ -139,6 +139,22 @@ function accountStoreContract(name: string, skip: string | null, make: () => Pro
       expect((await accounts.byId(account.id))!.sessionGeneration).toBe(21);
       expect(await accounts.bumpGeneration('user_nobody')).toBeUndefined();
     });
+
+    it('notes the last completed email recovery (issue 14.11): the token hash, when, and "set it up again" until cleared', async () => {
+      const account = newAccount();
+      await accounts.insert(account);
+      expect(await accounts.emailRecoveryOf(account.id)).toBeUndefined();
+      const at = Date.UTC(2025, 0, 1);
+      await accounts.noteEmailRecovery(account.id, 'a'.repeat(64), at);
+      expect(await accounts.emailRecoveryOf(account.id)).toEqual({ tokenHash: 'a'.repeat(64), completedAt: at, setUpAgain: true });
+      await accounts.clearSetUpAgain(account.id);
+      expect(await accounts.emailRecoveryOf(account.id)).toEqual({ tokenHash: 'a'.repeat(64), completedAt: at, setUpAgain: false });
+      // A later recovery replaces the note and asks again.
+      await accounts.noteEmailRecovery(account.id, 'b'.repeat(64), at + 1000);
+      expect(await accounts.emailRecoveryOf(account.id)).toEqual({ tokenHash: 'b'.repeat(64), completedAt: at + 1000, setUpAgain: true });
+      await accounts.clearSetUpAgain('user_nobody');
+      expect(await accounts.emailRecoveryOf('user_nobody')).toBeUndefined();
+    });
   });
 }
 

@@ -1,7 +1,7 @@
 /** "Lost your phone and your codes?": email recovery, its waiting period, and how the owner stops it. */
 import { request } from 'node:http';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { formatTime } from '../../../examples/express/time.ts';
+import { emailTime, whenText } from '../../../examples/express/time.ts';
 import {
   Client,
   followText,
@@ -30,7 +30,11 @@ const mailOf = (user: EnrolledUser) => server.outbox.to(`${user.username}@exampl
 /** Someone with the password asks for a recovery; returns the emailed link's path and query. */
 async function requestRecovery(user: EnrolledUser, c = client()): Promise<{ path: string; c: Client; page: string }> {
   expect((await submitPassword(c, user)).location).toBe('/login/mfa');
-  const reply = await c.submit('/login/recover', '/login/recover');
+  const posted = await c.submit('/login/recover', '/login/recover');
+  // Post, redirect, get: a reload of the page does not ask for another link.
+  expect(posted.status).toBe(303);
+  expect(posted.location).toBe('/login/recover/sent');
+  const reply = await c.get(posted.location!);
   expect(reply.status).toBe(200);
   const email = mailOf(user).findLast((e) => e.subject === 'Your recovery link');
   const link = /http:\/\/demo\.example\.test(\/login\/recover\/complete\?\S+)/.exec(email!.text);
@@ -67,7 +71,8 @@ describe('GET and POST /login/recover', () => {
     expect(page.status).toBe(200);
     const text = textOf(page.body);
     expect(text).toContain('works only after a waiting period of 30 seconds');
-    expect(text).toContain('the account owner is told by email right away');
+    expect(text).toContain('we also email the address on the account right away that a recovery was asked for');
+    expect(text).not.toContain('the account owner is told');
     expect(page.body).toContain('action="/login/recover"');
   });
 
@@ -76,11 +81,14 @@ describe('GET and POST /login/recover', () => {
     const requestedAt = server.clock.ms;
     const { path, page } = await requestRecovery(user);
     const text = textOf(page);
-    expect(text).toContain(`We sent a recovery link to ${user.username.slice(0, 2)}…@example.test`);
-    expect(text).toContain(`The link works from ${formatTime(requestedAt + DELAY)} (in 30 seconds)`);
+    expect(text).toContain(`We emailed a recovery link to ${user.username.slice(0, 2)}…@example.test`);
+    expect(text).toContain('with a note that a recovery was asked for');
+    expect(text).not.toContain('told the account owner');
+    expect(text).toContain(`The link starts working ${whenText(requestedAt + DELAY, server.clock.ms, 'up')}, and stops working`);
+    expect(text).toContain('in 30 seconds, at 09:');
     expect(path).toMatch(new RegExp(`^/login/recover/complete\\?user=${user.username}&token=[A-Za-z0-9_-]{43}$`));
     const notice = mailOf(user).find((e) => e.subject === 'Someone asked to remove your second factor');
-    expect(notice?.text).toContain(`It can be completed after ${formatTime(requestedAt + DELAY)}`);
+    expect(notice?.text).toContain(`It can be completed from ${emailTime(requestedAt + DELAY, 'up')}`);
     expect(notice?.text).toContain('sign in with your authenticator app or a recovery code, which cancels the recovery');
     expect(notice?.text).not.toContain('token=');
     const status = await server.mfa.status((await server.accounts.byUsername(user.username))!.id);
@@ -102,7 +110,8 @@ describe('GET /login/recover/complete', () => {
     server.clock.advance(10 * SECOND);
     const reply = await client().get(path);
     expect(reply.status).toBe(400);
-    expect(textOf(reply.body)).toContain(`This recovery link does not work yet. It works from ${formatTime(requestedAt + DELAY)} (in 20 seconds).`);
+    expect(textOf(reply.body)).toContain(`This recovery link does not work yet. It starts working ${whenText(requestedAt + DELAY, server.clock.ms, 'up')}.`);
+    expect(textOf(reply.body)).toContain('in 20 seconds, at 09:');
     expect((await server.mfa.status((await server.accounts.byUsername(user.username))!.id)).state).toBe('enabled');
   });
 
@@ -114,7 +123,7 @@ describe('GET /login/recover/complete', () => {
     expect(reply.status).toBe(200);
     const text = textOf(reply.body);
     expect(text).toContain('Two-factor authentication was removed from your account.');
-    expect(text).toContain('Sign in with your password, then set up two-factor authentication again');
+    expect(text).toContain('Log in with your password, then set up two-factor authentication again');
     expect(reply.body).toContain('href="/login"');
     expect((await server.mfa.status((await server.accounts.byUsername(user.username))!.id)).state).toBe('registered');
     expect(mailOf(user).map((e) => e.subject)).toContain('Two-factor authentication removed by email recovery');
@@ -125,8 +134,12 @@ describe('GET /login/recover/complete', () => {
     expect(account.body).toContain('href="/mfa/setup"');
     expect(setupOf((await openSetup(c, user)).body).secret).toMatch(/^[A-Z2-7]{32}$/);
 
-    // The link works once.
-    expect(textOf((await client().get(path)).body)).toContain('This recovery link is not valid.');
+    // The link works once; opened again it says so (not "not valid"): already used, log in (issue 14.11).
+    const reused = await client().get(path);
+    expect(reused.status).toBe(410);
+    expect(textOf(reused.body)).toContain('This recovery link was already used.');
+    expect(textOf(reused.body)).toContain('Log in with your password');
+    expect(reused.body).toContain('href="/login"');
   });
 
   it('ends the sessions the user had', async () => {
@@ -227,7 +240,7 @@ describe('GET /login/recover/complete', () => {
       req.on('error', reject);
       req.end(body);
     });
-    expect(status).toBe(200);
+    expect(status).toBe(303);
     const email = mailOf(user).findLast((e) => e.subject === 'Your recovery link');
     expect(email!.text).toContain('http://demo.example.test/login/recover/complete?');
     expect(email!.text).not.toContain('evil.example');

@@ -65,7 +65,9 @@ describe('the list of two-factor methods', () => {
       expect(page.body).toContain(`action="/mfa/factors/${factor.id}/rename"`);
       expect(page.body).toContain(`href="/mfa/factors/${factor.id}/remove"`);
     }
-    expect(text).toMatch(/Blue key Security key Added 2025-01-01 \d\d:\d\d:\d\d UTC · last used 2025-01-01 \d\d:\d\d:\d\d UTC/);
+    // Times in words, with the absolute time in a <time datetime> element (issue 14.8).
+    expect(text).toMatch(/Blue key Security key Added (just now|\d+ (seconds?|minutes?) ago), at \d\d:\d\d UTC · last used (just now|\d+ (seconds?|minutes?) ago), at \d\d:\d\d UTC/);
+    expect(page.body).toMatch(/Added [^<]*, at <time datetime="2025-01-01T\d\d:\d\d:\d\d\.\d{3}Z">\d\d:\d\d\u00a0UTC<\/time>/);
     // An app is there already; a key can always be added; two factors: no single-factor banner.
     expect(page.body).not.toContain('href="/mfa/setup"');
     expect(page.body).toContain('action="/mfa/keys/new"');
@@ -104,12 +106,18 @@ describe('renaming', () => {
     ['an empty name', '   ', 400, 'A name must be 1 to 64 characters'],
     ['a name of 65 characters', 'x'.repeat(65), 400, 'A name must be 1 to 64 characters'],
     ['a name with a line break', 'a\nb', 400, 'A name must be 1 to 64 characters'],
-  ])('refuses %s', async (_name, label, status, message) => {
+  ])('refuses %s', async (_name, label, _status, message) => {
     const { c, user } = await appAndKey();
     const [, blue] = await factorsOf(server, user);
     const reply = await c.post(`/mfa/factors/${blue!.id}/rename`, { _csrf: await c.csrf('/account'), label });
-    expect(reply.status).toBe(status);
-    expect(textOf(reply.body)).toContain(message);
+    // Post, redirect, get (issue 14.9): the error sits at that form's field, which gets the focus.
+    expect(reply.status).toBe(303);
+    expect(reply.location).toBe(`/account#rename-${blue!.id}`);
+    const page = await c.get('/account');
+    expect(textOf(page.body)).toContain(message);
+    expect(page.body).toContain(`<p class="field-error" id="rename-${blue!.id}-error">`);
+    expect(page.body).toMatch(new RegExp(`<input id="rename-${blue!.id}"[^>]* aria-invalid="true" aria-describedby="rename-${blue!.id}-error" autofocus>`));
+    expect(page.body).toContain('<title>Error: Your account');
     expect((await factorsOf(server, user))[1]!.label).toBe('Blue key');
   });
 
@@ -119,8 +127,8 @@ describe('renaming', () => {
     const [theirs] = await factorsOf(server, other);
     for (const id of ['nope', theirs!.id, '..%2F..%2Faccount']) {
       const reply = await c.post(`/mfa/factors/${id}/rename`, { _csrf: await c.csrf('/account'), label: 'Mine now' });
-      expect(reply.status).toBe(404);
-      expect(textOf(reply.body)).toContain('That method is not on your account (any more).');
+      expect(reply.status).toBe(303);
+      expect(await followText(c, reply)).toContain('That method is not on your account (any more).');
     }
     expect((await factorsOf(server, other))[0]!.label).toBe('My key');
   });
@@ -144,7 +152,8 @@ describe('removing a factor needs a step-up', () => {
     const path = `/mfa/factors/${blue!.id}/remove`;
     const page = await openWithStepUp(server, c, path, withCode(server, user));
     expect(page.status).toBe(200);
-    expect(textOf(page.body)).toContain('Remove Blue key (security key) from your account? It will no longer sign you in.');
+    expect(textOf(page.body)).toContain('Remove Blue key Blue key (security key) will be removed from your account. It will no longer sign you in.');
+    expect(page.body).toContain('<legend>Remove Blue key</legend>');
     const reply = await c.post(path, { _csrf: csrfOf(page.body, path) });
     expect(reply.location).toBe('/account');
     expect(await followText(c, reply)).toContain('"Blue key" was removed.');
@@ -255,7 +264,7 @@ describe('adding a factor when the user already holds one needs a step-up', () =
 describe('status banners (status().attention)', () => {
   const base: StatusResult = { state: 'enabled', recoveryCodesRemaining: 10, recoveryCodesUnrevealed: false, methods: ['totp', 'recovery_code'], attention: [] };
   const render = (status: StatusResult) =>
-    textOf(accountPage({ csrfToken: 'x', username: 'alice', dev: false }, { status, factors: [], keys: true, devices: [] }).toString());
+    textOf(accountPage({ csrfToken: 'x', username: 'alice', dev: false, now: 0 }, { status, factors: [], keys: true, devices: [] }).toString());
 
   it.each([
     ['single_factor', 'You have only one two-factor method. If you lose it, only your recovery codes get you in: add a second one below'],

@@ -143,7 +143,8 @@ export function csrfOf(html: string, action?: string): string {
 
 /** Page text without tags, whitespace collapsed, entities decoded: for checking messages. */
 export function textOf(html: string): string {
-  return decodeEntities(html.replace(/<[^>]*>/g, ' ').replace(/\s+/g, ' ')).trim();
+  // A <time> element sits inside a sentence ("at <time>10:14 UTC</time>."): its tags add no space.
+  return decodeEntities(html.replace(/<\/?time\b[^>]*>/g, '').replace(/<[^>]*>/g, ' ').replace(/\s+/g, ' ')).trim();
 }
 
 /** A browser stand-in: a cookie jar (name → value) and fetch without following redirects. */

@@ -8,7 +8,7 @@
  */
 import { readdir, readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
-import { formatTime } from '../../../examples/express/time.ts';
+import { emailTime, whenText } from '../../../examples/express/time.ts';
 import {
   emailedLink,
   followText,
@@ -45,18 +45,20 @@ describe('issue 8 point 4: lock messages say what really ends each lock', () => 
     let reply;
     for (let i = 0; i < 5; i++) reply = await c.post('/login/mfa', { _csrf: csrf, code: wrongCode(server, user.secret) });
     expect(reply!.status).toBe(429);
-    const until = formatTime(server.clock.ms + MINUTE);
-    const sentence = `Too many wrong codes: your account is locked until ${until}. The lock ends by itself then.`;
+    const retryAt = server.clock.ms + MINUTE;
+    // The lock screen (issue 14.7): how long in words, and the time.
+    const sentence = `Too many wrong codes were entered. Try again ${whenText(retryAt, server.clock.ms, 'up')}. The lock ends by itself then`;
+    expect(sentence).toContain('Try again in 1 minute, at 09:');
     expect(textOf(reply!.body)).toContain(sentence);
     const login = await submitPassword(client(), user);
     expect(textOf(login.body)).toContain(sentence);
 
     const account = await owner.get('/account');
     expect(account.body).toContain('data-cause="failures"');
-    expect(textOf(account.body)).toContain(`until ${until}, after too many wrong codes (ends by itself)`);
+    expect(textOf(account.body)).toContain(`after too many wrong codes: ends by itself ${whenText(retryAt, server.clock.ms, 'up')}`);
 
     const email = lastEmail(server, user, 'Your account is locked').text;
-    expect(email).toContain(`You can try again after ${until}. The lock ends by itself then.`);
+    expect(email).toContain(`You can try again in 1 minute, after ${emailTime(retryAt, 'up')}. The lock ends by itself then.`);
     expect(email).toContain('email recovery cannot be requested');
     expectNoRecoveryUnlock(textOf(reply!.body), textOf(login.body), textOf(account.body), email);
   });
@@ -120,7 +122,13 @@ describe('issue 8 point 4: lock messages say what really ends each lock', () => 
     const cancelled = lastEmail(server, user, 'Email recovery cancelled').text;
     expect(cancelled).toContain('because your account was locked');
 
-    const refused = await late.submit('/login/recover', '/login/recover');
+    // The request page is the lock screen now (issue 14.7): no button, email recovery waits too.
+    const lockScreen = await late.get('/login/recover');
+    expect(lockScreen.status).toBe(429);
+    expect(lockScreen.body).not.toContain('action="/login/recover"');
+    expect(textOf(lockScreen.body)).toContain('email recovery cannot be requested');
+    // A form opened before the lock is refused too.
+    const refused = await late.post('/login/recover', { _csrf: await late.csrf('/login') });
     expect(refused.location).toBe('/login');
     const refusal = await followText(late, refused);
     expect(refusal).toContain('Only support can unlock it. Email recovery cannot be requested while your account is locked.');

@@ -1,6 +1,6 @@
 /** Login with a second factor: no session before it, challenges that die, replay, lockout, recovery codes. */
 import { describe, expect, it } from 'vitest';
-import { formatTime } from '../../../examples/express/time.ts';
+import { emailTime, whenText } from '../../../examples/express/time.ts';
 import {
   codeNow,
   csrfOf,
@@ -151,8 +151,9 @@ describe('the code step', () => {
     const lockedAt = server.clock.ms;
     reply = await c.post('/login/mfa', { _csrf: csrf, code: wrongCode(server, user.secret) });
     expect(reply.status).toBe(429);
-    const until = formatTime(lockedAt + MINUTE);
-    expect(textOf(reply.body)).toContain(`Too many wrong codes: your account is locked until ${until}.`);
+    expect(textOf(reply.body)).toContain(`Too many wrong codes were entered. Try again ${whenText(lockedAt + MINUTE, server.clock.ms, 'up')}.`);
+    // The lock screen has no code field.
+    expect(reply.body).not.toContain('name="code"');
 
     // While locked even the right code is not evaluated.
     const right = await c.post('/login/mfa', { _csrf: csrf, code: nextCode(server, user.secret) });
@@ -161,11 +162,11 @@ describe('the code step', () => {
     // A new login shows the lock after the password step.
     const later = await submitPassword(client(), user);
     expect(later.status).toBe(429);
-    expect(textOf(later.body)).toContain('your account is locked until');
+    expect(textOf(later.body)).toContain('Try again in 30 seconds');
 
     // The owner was told.
     const email = server.outbox.to(`${user.username}@example.test`).find((e) => e.subject === 'Your account is locked');
-    expect(email?.text).toContain(`You can try again after ${until}.`);
+    expect(email?.text).toContain(`You can try again in 1 minute, after ${emailTime(lockedAt + MINUTE, 'up')}.`);
 
     // After the lock, the right code works.
     server.clock.advance(MINUTE);
@@ -293,7 +294,8 @@ describe('login with a recovery code', () => {
     await submitPassword(again, user);
     const reply = await again.submit('/login/recovery', '/login/recovery', { recoveryCode: user.codes[0]! });
     expect(reply.status).toBe(401);
-    expect(textOf(reply.body)).toContain('That code is not right. 4 attempts left');
+    // A recovery code gets words about recovery codes (issue 14.6).
+    expect(textOf(reply.body)).toContain('That recovery code is not right, or it was already used (each one works once). 4 attempts left');
     expect(reply.body).toContain('action="/login/recovery"');
   });
 

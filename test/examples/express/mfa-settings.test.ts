@@ -3,6 +3,7 @@ import jsqr from 'jsqr';
 import { PNG } from 'pngjs';
 import { describe, expect, it } from 'vitest';
 import { generateTotp, normalizeRecoveryCode, parseOtpauthUri } from 'twofold';
+import { whenText } from '../../../examples/express/time.ts';
 import {
   answerStepUp,
   codeNow,
@@ -53,6 +54,15 @@ describe('GET /mfa/setup', () => {
     expect(page.status).toBe(200);
     expect(page.body).toMatch(/<img id="qr" src="data:image\/png;base64,[^"]+" alt="[^"]+"/);
     expect(page.body).toMatch(/<code id="secret">([A-Z2-7]{4} )+[A-Z2-7]{1,4}<\/code>/);
+    // On a phone (issue 14.3): the otpauth:// link, the key with a copy button (JS), the account as the app shows it.
+    expect(page.body).toMatch(/<a class="button secondary" id="open-app" href="otpauth:\/\/totp\/[^"]+">Open in authenticator app<\/a>/);
+    expect(page.body).toContain(`id="copy-secret" data-copy="${setupOf(page.body).secret}"`);
+    expect(page.body).toContain('<script src="/copy.js" defer></script>');
+    expect(textOf(page.body)).toContain(`The account will show as twofold example (${user.username})`);
+    // The code field (issue 14.4): 6 digits with an optional space, a sensible maxlength, a hint.
+    expect(page.body).toMatch(/<input id="code" name="code" autocomplete="one-time-code" inputmode="numeric" required spellcheck="false" autocapitalize="none" pattern="\\s\*\[0-9\]\{3\}\\s\?\[0-9\]\{3\}\\s\*" maxlength="10"/);
+    expect(textOf(page.body)).toContain('6 digits, spaces are fine.');
+    expect(textOf(page.body)).toMatch(/This setup expires in 10 minutes, at \d\d:\d\d UTC\./);
     expect(page.body).toContain('action="/mfa/setup"');
     expect(page.body).toMatch(/name="code" autocomplete="one-time-code" inputmode="numeric"/);
     const { qrDataUrl, secret } = setupOf(page.body);
@@ -91,7 +101,7 @@ describe('GET /mfa/setup', () => {
     expect((await c.post('/mfa/setup', { _csrf: csrf, code: codeNow(server, old.secret) })).location).toBe('/mfa/recovery-codes');
   });
 
-  it('a malformed code shows the same QR code again; an expired setup a new one, with a message', async () => {
+  it('a malformed code shows the same QR code again; an expired setup says so and offers a fresh start (issue 14.2)', async () => {
     const c = client();
     const page = await openSetup(c, await signup(c));
     const malformed = await c.post('/mfa/setup', { _csrf: csrfOf(page.body), code: 'abc' });
@@ -99,13 +109,54 @@ describe('GET /mfa/setup', () => {
     expect(textOf(malformed.body)).toContain('Enter the 6-digit code your app shows');
     const { secret } = setupOf(malformed.body);
     expect(secret).toBe(setupOf(page.body).secret);
+    const expiresAt = server.clock.ms + 10 * 60_000;
     server.clock.advance(11 * 60_000);
     // The password confirmation (5 minutes) ran out before the setup (10 minutes): confirm again, then post the old code.
     expect((await c.post('/mfa/setup/password', { _csrf: csrfOf(page.body), password: PASSWORD })).location).toBe('/mfa/setup');
     const expired = await c.post('/mfa/setup', { _csrf: csrfOf(page.body), code: codeNow(server, secret) });
-    expect(expired.status).toBe(400);
-    expect(textOf(expired.body)).toContain('That setup expired.');
-    expect(setupOf(expired.body).secret).not.toBe(secret);
+    expect(expired).toMatchObject({ status: 303, location: '/mfa/setup' });
+    // What happened, when, and a fresh start: no new QR code until asked for.
+    const news = await c.get('/mfa/setup');
+    expect(news.status).toBe(200);
+    expect(news.body).toContain('<title>This setup expired');
+    expect(news.body).not.toContain('id="qr"');
+    const text = textOf(news.body);
+    expect(text).toContain(`The QR code and key you were shown expired ${whenText(expiresAt, server.clock.ms)}`);
+    expect(text).toContain('1 minute ago');
+    expect(text).toContain('If you added the entry to your authenticator app, remove it');
+    expect(news.body).toContain('action="/mfa/setup/restart"');
+    // A reload says the same (nothing was begun meanwhile).
+    expect((await c.get('/mfa/setup')).body).not.toContain('id="qr"');
+    const restart = await c.post('/mfa/setup/restart', { _csrf: csrfOf(news.body, '/mfa/setup/restart') });
+    expect(restart).toMatchObject({ status: 303, location: '/mfa/setup' });
+    const fresh = await c.get('/mfa/setup');
+    expect(setupOf(fresh.body).secret).not.toBe(secret);
+    expect(textOf(fresh.body)).toContain('This setup expires in 10 minutes');
+    // And that one works.
+    expect((await c.post('/mfa/setup', { _csrf: csrfOf(fresh.body, '/mfa/setup'), code: codeNow(server, setupOf(fresh.body).secret) })).location).toBe('/mfa/recovery-codes');
+  });
+
+  it('"Start over with a new QR code" begins again (restart: true) while the setup is still live', async () => {
+    const c = client();
+    const page = await openSetup(c, await signup(c));
+    const old = setupOf(page.body).secret;
+    expect(page.body).toContain('id="start-over"');
+    const restart = await c.post('/mfa/setup/restart', { _csrf: csrfOf(page.body, '/mfa/setup/restart') });
+    expect(restart).toMatchObject({ status: 303, location: '/mfa/setup' });
+    const fresh = setupOf((await c.get('/mfa/setup')).body).secret;
+    expect(fresh).not.toBe(old);
+    // The same new one on a reload (resumed).
+    expect(setupOf((await c.get('/mfa/setup')).body).secret).toBe(fresh);
+  });
+
+  it('a restart without the password again (a stolen cookie) shows no QR code', async () => {
+    const owner = client();
+    const user = await signup(owner);
+    const csrf = csrfOf((await owner.get('/mfa/setup')).body);
+    const reply = await owner.post('/mfa/setup/restart', { _csrf: csrf });
+    expect(reply.status).toBe(403);
+    expect(reply.body).not.toContain('id="qr"');
+    expect(await mfaState(user.username)).toBe('registered');
   });
 
   it('sends a user whose MFA is already on back to the account page', async () => {
@@ -300,7 +351,9 @@ describe('turning MFA off, after a step-up', () => {
     let reply = await c.get('/mfa/step-up?return=/mfa/disable');
     for (let i = 0; i < 5; i++) reply = await answerStepUp(server, c, reply, { code: wrongCode(server, user.secret) });
     expect(reply.status).toBe(429);
-    expect(textOf(reply.body)).toContain('Too many wrong codes: your account is locked until');
+    // The lock screen (issue 14.7): no code field, how long in words.
+    expect(textOf(reply.body)).toContain('Too many wrong codes were entered. Try again in 1 minute, at ');
+    expect(reply.body).not.toContain('name="code"');
     expect(textOf((await c.get('/account')).body)).toContain('On (locked)');
   });
 });

@@ -15,6 +15,7 @@
  * browser, and the device cookie expires at the device's `expiresAt` (the
  * app clock): so the app clock starts at the real time here.
  */
+import { whenText } from '../../../examples/express/time.ts';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { browserLabel, safeLabel, UNKNOWN_BROWSER } from '../../../examples/express/browser-label.ts';
 import { REMEMBER_DEVICE_MS } from '../../../examples/express/device-cookie.ts';
@@ -232,7 +233,7 @@ describe('issue 10: "Remember this browser" on the second-factor page', () => {
 
     const reply = await submitPassword(owner, user);
     expect(reply.status).toBe(429);
-    expect(textOf(reply.body)).toContain('Too many wrong codes: your account is locked until');
+    expect(textOf(reply.body)).toContain('Too many wrong codes were entered. Try again in ');
     expect(setCookieLine(reply, DEVICE_COOKIE)).toBeUndefined();
     expect(owner.cookies.get(DEVICE_COOKIE)).toBe(token);
     expect((await owner.get('/account')).location).toBe('/login');
@@ -327,8 +328,11 @@ describe('issue 10: remembered browsers on the account page', () => {
     expect(page.body).toMatch(new RegExp(`<li class="device" id="device-${theirs!.id}" data-device-id="${theirs!.id}">`));
     expect(text).toContain('Firefox on Linux This browser');
     expect(text).not.toContain('Safari on iOS This browser');
-    const iso = (ms: number) => new Date(ms).toISOString().replace('T', ' ').replace(/\.\d{3}Z$/, ' UTC');
-    expect(text).toContain(`Added ${iso(added)} · last used ${iso(mine!.lastUsedAt!)} · expires ${iso(mine!.expiresAt)}`);
+    // Times in words, the absolute time in a <time datetime> element (issue 14.8).
+    const now = server.clock.ms;
+    expect(text).toContain(`Added ${whenText(added, now)} · last used ${whenText(mine!.lastUsedAt!, now)} · expires ${whenText(mine!.expiresAt, now)}`);
+    expect(text).toContain('expires in 30 days, on ');
+    expect(page.body).toContain(`<time datetime="${new Date(mine!.expiresAt).toISOString()}">`);
     expect(page.body).toContain(`action="/account/devices/${mine!.id}/forget"`);
     expect(page.body).toContain('action="/account/devices/forget-all"');
     // The phone sees itself as "this browser".
@@ -382,9 +386,9 @@ describe('issue 10: remembered browsers on the account page', () => {
     const csrf = await stranger.csrf('/account');
     for (const id of [device!.id, 'nope', 'x'.repeat(65)]) {
       const reply = await stranger.post(`/account/devices/${id}/forget`, { _csrf: csrf });
-      expect(reply.status).toBe(404);
-      expect(textOf(reply.body)).toContain('That browser is not remembered (any more).');
+      expect(reply).toMatchObject({ status: 303, location: '/account' });
       expect(setCookieLine(reply, DEVICE_COOKIE)).toBeUndefined();
+      expect(await followText(stranger, reply)).toContain('That browser is not remembered (any more).');
     }
     expect(await devicesOf(user)).toHaveLength(1);
   });

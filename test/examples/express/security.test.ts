@@ -42,7 +42,9 @@ describe('CSRF', () => {
     '/logout',
     '/mfa/setup',
     '/mfa/setup/password',
+    '/mfa/setup/restart',
     '/mfa/recovery-codes/regenerate',
+    '/mfa/recovery-codes/saved',
     '/mfa/disable',
     '/mfa/email-recovery/cancel',
     '/login/webauthn',
@@ -72,6 +74,12 @@ describe('CSRF', () => {
     const plainUser = await signup(plain);
     pages.push(await plain.get('/mfa/setup')); // the password step
     pages.push(await openSetup(plain, plainUser));
+    // The recovery codes (shown once) with "I have saved my recovery codes".
+    const fresh = client();
+    const freshUser = await signup(fresh);
+    const freshSetup = await openSetup(fresh, freshUser);
+    await fresh.post('/mfa/setup', { _csrf: csrfOf(freshSetup.body, '/mfa/setup'), code: codeNow(server, setupOf(freshSetup.body).secret) });
+    pages.push(await fresh.get('/mfa/recovery-codes'));
     pages.push(await client().get('/forgot-password'));
     const reset = client();
     await reset.submit('/forgot-password', '/forgot-password', { login: plainUser.username });

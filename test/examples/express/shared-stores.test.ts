@@ -24,7 +24,7 @@ const postgresSkip = await postgresSkipReason();
 const mysqlSkip = await mysqlSkipReason();
 const redisSkip = await redisSkipReason();
 const SECRETS = { TWOFOLD_SECRET_KEY: randomBytes(32).toString('base64'), SESSION_SECRET: randomBytes(32).toString('base64url') };
-const EXAMPLE_TABLES = ['example_accounts', 'example_sessions'];
+const EXAMPLE_TABLES = ['example_accounts', 'example_email_recoveries', 'example_sessions'];
 
 const cleanups: Array<() => Promise<unknown>> = [];
 afterAll(async () => {

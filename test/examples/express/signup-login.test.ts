@@ -144,8 +144,13 @@ describe('logout', () => {
     const stolen = c.clone();
     const reply = await c.submit('/account', '/logout');
     expect(reply.status).toBe(303);
-    expect(reply.location).toBe('/');
+    expect(reply.location).toBe('/?logged-out=1');
     expect(reply.setCookies.join()).toMatch(/twofold\.sid=;.*Expires=Thu, 01 Jan 1970/);
+    // The home page says so (issue 14.11), without a session to carry it.
+    const home = await c.get(reply.location!);
+    expect(textOf(home.body)).toContain('You are logged out.');
+    expect(home.body).toContain('id="logged-out"');
+    expect(home.setCookies).toEqual([]);
     expect((await c.get('/account')).location).toBe('/login');
     // The old cookie is dead on the server too.
     expect((await stolen.get('/account')).location).toBe('/login');
