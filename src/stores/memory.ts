@@ -67,17 +67,19 @@ export class MemoryUserStore implements UserStore {
 const HASH = /^[0-9a-f]{64}$/;
 const HASH_BYTES = 32;
 
-function hashBytes(hash: string): Buffer {
+/** A hash as 32 one-byte characters: sets live on the V8 heap as compact strings, not one Buffer per user. */
+function hashChars(hash: string): string {
   if (typeof hash !== 'string' || !HASH.test(hash)) {
     throw new MfaError('invalid_argument', 'recovery-code hashes must be 64 lowercase hex characters');
   }
-  return Buffer.from(hash, 'hex');
+  return Buffer.from(hash, 'hex').toString('latin1');
 }
 
 /**
- * In-process {@link RecoveryCodeStore}. A user's set is one buffer of
- * 32-byte hashes plus a used flag per hash (about 0.4 KB for 10 codes), so
- * 100,000 enrolled users fit in a few tens of MB.
+ * In-process {@link RecoveryCodeStore}. A user's set is one string of
+ * 32-byte hashes (one byte per character) plus a used flag per hash (about
+ * 0.4 KB of heap for 10 codes, nothing off-heap), so 100,000 enrolled users
+ * fit in a few tens of MB.
  *
  * @example
  * ```ts
@@ -91,17 +93,16 @@ function hashBytes(hash: string): Buffer {
  * ```
  */
 export class MemoryRecoveryCodeStore implements RecoveryCodeStore {
-  readonly #sets = new Map<string, { hashes: Buffer; used: Uint8Array; generation: number }>();
+  readonly #sets = new Map<string, { hashes: string; used: number[]; generation: number }>();
 
   async replace(userId: string, hashes: readonly string[], generation: number): Promise<void> {
     if (!Number.isSafeInteger(generation) || generation < 0) {
       throw new MfaError('invalid_argument', 'generation must be a non-negative safe integer');
     }
-    const buffer = Buffer.alloc(hashes.length * HASH_BYTES);
-    hashes.forEach((hash, i) => hashBytes(hash).copy(buffer, i * HASH_BYTES));
+    const chars = hashes.map(hashChars).join('');
     const current = this.#sets.get(userId);
     if (current && generation <= current.generation) return;
-    this.#sets.set(userId, { hashes: buffer, used: new Uint8Array(hashes.length), generation });
+    this.#sets.set(userId, { hashes: chars, used: new Array<number>(hashes.length).fill(0), generation });
   }
 
   async consume(userId: string, hash: string): Promise<boolean> {
@@ -131,11 +132,11 @@ export class MemoryRecoveryCodeStore implements RecoveryCodeStore {
   }
 
   #find(userId: string, hash: string): number {
-    const wanted = hashBytes(hash);
+    const wanted = hashChars(hash);
     const set = this.#sets.get(userId);
     if (!set) return -1;
     for (let i = 0; i < set.used.length; i++) {
-      if (wanted.equals(set.hashes.subarray(i * HASH_BYTES, (i + 1) * HASH_BYTES))) return i;
+      if (set.hashes.startsWith(wanted, i * HASH_BYTES)) return i;
     }
     return -1;
   }
