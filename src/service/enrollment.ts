@@ -45,7 +45,9 @@ export async function beginEnrollment(ctx: ServiceContext, userId: string, optio
   const label = given.label === undefined ? null : checkLabel(given.label);
   if (label === null && given.label !== undefined) throw new MfaError('invalid_argument', 'label must be 1 to 64 characters without control characters');
   if (given.restart !== undefined && typeof given.restart !== 'boolean') throw new MfaError('invalid_argument', 'restart must be a boolean');
-  const { secret, uri, qrDataUrl, sealed } = await newTotpSecret(ctx, userId, given.accountName);
+  const { secret, uri, sealed } = await newTotpSecret(ctx, userId, given.accountName);
+  // Rendered only when the new secret is what gets shown (not when a live pending one is shown again), once.
+  let qrDataUrl: Promise<string> | null = null;
   const o = ctx.options;
   const start = async (record: MfaRecord, now: number): Promise<Decision<BeginEnrollmentResult>> => {
     const pending = record.pendingTotp;
@@ -64,7 +66,7 @@ export async function beginEnrollment(ctx: ServiceContext, userId: string, optio
         pendingTotp: { secret: sealed, expiresAt, algorithm: o.algorithm, digits: o.digits, period: o.period, label, factorEpoch: record.factorEpoch },
         accountName: given.accountName as string,
       },
-      result: { ok: true, secret, uri, qrDataUrl, expiresAt },
+      result: { ok: true, secret, uri, qrDataUrl: await (qrDataUrl ??= renderQr(uri, { format: 'dataUrl' })), expiresAt },
       events: [{ type: 'enrollment.started', userId, at: now, expiresAt }],
     };
   };

@@ -8,7 +8,6 @@ import { randomBytes } from 'node:crypto';
 import { MfaError } from '../../errors.ts';
 import { encodeBase32 } from '../../otp/base32.ts';
 import { buildOtpauthUri, verifyTotp } from '../../otp/index.ts';
-import { renderQr } from '../../qr.ts';
 import type { MfaRecord, TotpFactorRecord } from '../../stores/types.ts';
 import { SEAL_TOTP, type ServiceContext } from '../context.ts';
 import { underDroppedKey } from '../key-rotation.ts';
@@ -21,11 +20,10 @@ const SECRET_BYTES = 20;
 export interface NewTotpSecret {
   secret: string;
   uri: string;
-  qrDataUrl: string;
   sealed: string;
 }
 
-/** A fresh secret, its otpauth URI and QR code; the secret is sealed to the user before it is kept. */
+/** A fresh secret and its otpauth URI (the caller renders the QR code once it knows it is shown); the secret is sealed to the user before it is kept. */
 export async function newTotpSecret(ctx: ServiceContext, userId: string, accountName: unknown): Promise<NewTotpSecret> {
   if (typeof accountName !== 'string' || accountName.trim() === '' || accountName.length > 200 || accountName.includes(':')) {
     throw new MfaError('invalid_argument', 'accountName must be a non-empty string of at most 200 characters without ":"');
@@ -43,10 +41,9 @@ export async function newTotpSecret(ctx: ServiceContext, userId: string, account
     }
     throw error;
   }
-  const qrDataUrl = await renderQr(uri, { format: 'dataUrl' });
   const sealed = ctx.ring.seal(key, userId, SEAL_TOTP);
   key.fill(0);
-  return { secret, uri, qrDataUrl, sealed };
+  return { secret, uri, sealed };
 }
 
 /** Exactly `digits` ASCII digits. */
