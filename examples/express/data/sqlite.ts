@@ -8,6 +8,7 @@
  */
 import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type Database from 'better-sqlite3';
 import type { AccountRecord, AccountStore, EmailRecoveryNote } from '../account-store.ts';
 import type { SessionRows } from './session-store.ts';
@@ -52,7 +53,7 @@ export async function openSqlite(file: string): Promise<SqliteDatabase> {
   // A write waits up to 5 s for another process's write instead of failing at once.
   const db = new BetterSqlite3(file, { timeout: 5000 });
   try {
-    db.pragma('journal_mode = WAL');
+    await switchToWal(db);
     // Every commit on disk before it is reported: a used code stays used after a power loss.
     db.pragma('synchronous = FULL');
     db.pragma('foreign_keys = ON');
@@ -61,6 +62,30 @@ export async function openSqlite(file: string): Promise<SqliteDatabase> {
     throw error;
   }
   return db;
+}
+
+/** How long processes starting together on a new file may wait for each other to switch it to WAL. */
+const WAL_SWITCH_WAIT_MS = 5000;
+
+/**
+ * `journal_mode = WAL`, retried while another process holds the file. The
+ * switch needs the file to itself for a moment, and SQLite answers
+ * SQLITE_BUSY at once, without its busy timeout, when two processes that
+ * opened a new file together both ask for it. Once one has switched, the
+ * mode is kept in the file and the others' switch is a no-op.
+ */
+export async function switchToWal(db: Pick<SqliteDatabase, 'pragma'>, waitMs = WAL_SWITCH_WAIT_MS): Promise<void> {
+  const deadline = Date.now() + waitMs;
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      db.pragma('journal_mode = WAL');
+      return;
+    } catch (error) {
+      const busy = (error as { code?: unknown }).code === 'SQLITE_BUSY';
+      if (!busy || Date.now() >= deadline) throw error;
+      await sleep(Math.min(5 * attempt, 50));
+    }
+  }
 }
 
 /** Create the example's tables, in one BEGIN IMMEDIATE transaction (processes starting together take turns). */
