@@ -16,7 +16,7 @@ import { checkWebAuthn } from './factors/webauthn.ts';
 import { moveToCurrentKey } from './key-rotation.ts';
 import { activeLock, attemptsLeft, failureDecision, lockedResult } from './lock.ts';
 import { clearLock, isEnabled } from './record.ts';
-import { remainingCodes, setKey } from './recovery-code-set.ts';
+import { noteUnusedCodes, recordedUnusedCodes, remainingCodes, setKey } from './recovery-code-set.ts';
 import type { LockedFailure, ProofFailureResult, ProofMethod } from './results.ts';
 import { checkGrant } from './step-up-grant.ts';
 
@@ -89,16 +89,8 @@ export async function withProof<T extends { ok: boolean }>(
 ): Promise<T | Refusal> {
   let consumed: { hash: string; setId: string; keyId: string } | null = null;
   let committed = false;
-  // The unused-code count a success reports, read alongside the record
-  // rather than after it: a login with an app or a key costs two sequential
-  // store round trips (record ∥ count, then the write). Like the read it
-  // replaces, it is taken before the commit; a recovery code's own success
-  // still counts after its consume.
-  const prefetched = handlers.remainingAfter ? null : ctx.codes.countUnused(userId);
-  prefetched?.catch(() => undefined); // awaited first thing in every decision, so its failure propagates before any write
   try {
     const outcome = await ctx.update<T | Refusal>(userId, async (record, now) => {
-      const counted = prefetched === null ? 0 : await prefetched;
       // A code consumed on an earlier attempt whose write then lost a race
       // was valid, on a live challenge, before whatever concurrent requests
       // wrote since (failures, a lock that moved the challenge epoch): the
@@ -124,7 +116,7 @@ export async function withProof<T extends { ok: boolean }>(
         const refused = checkGrant(ctx.ring.hmacKeys('step-up'), proof.grant, userId, record.factorEpoch, now);
         if (refused !== null) return { write: null, result: { ok: false, reason: refused } };
         // A grant proves a recent step-up, not a new factor: the counters stay as they are.
-        const remaining = handlers.remainingAfter ? handlers.remainingAfter() : await remainingCodes(ctx, userId, record);
+        const remaining = handlers.remainingAfter ? handlers.remainingAfter() : (recordedUnusedCodes(record) ?? (await remainingCodes(ctx, userId, record)));
         return handlers.onSuccess(record, now, { method: 'step_up', remaining });
       }
 
@@ -167,11 +159,17 @@ export async function withProof<T extends { ok: boolean }>(
       // Whatever a retired key sealed is sealed again under the current one; nothing under a dropped key fails the proof.
       next = moveToCurrentKey(ctx, userId, next, now).record;
       // Read before the commit, so nothing can fail once the record is written.
-      const remaining = handlers.remainingAfter
-        ? handlers.remainingAfter()
-        : next.unrevealedCodes === null && proof.method !== 'recovery_code'
-          ? counted
-          : await remainingCodes(ctx, userId, next);
+      // A login with an app or a key reports the count the record keeps (two
+      // store round trips: the read, the write); a recovery code counts the
+      // store after its consume and notes the result in the same write. Any
+      // write that lost a race to it re-reads the record and sees that count.
+      let remaining: number;
+      if (handlers.remainingAfter) remaining = handlers.remainingAfter();
+      else {
+        const recorded = proof.method === 'recovery_code' ? null : recordedUnusedCodes(next);
+        remaining = recorded ?? (await remainingCodes(ctx, userId, next));
+        if (recorded === null) next = noteUnusedCodes(next, remaining);
+      }
       const factorId = check?.ok ? check.factor.id : undefined;
       const success = await handlers.onSuccess(alreadyConsumed ? next : clearLock(next), now, { method: proof.method, ...(factorId ? { factorId } : {}), remaining });
       const events: MfaEvent[] = [];

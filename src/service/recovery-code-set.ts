@@ -65,3 +65,19 @@ export async function remainingCodes(ctx: ServiceContext, userId: string, record
   return ctx.codes.countUnused(userId);
 }
 
+/**
+ * Unused codes of the live revealed set as the record last counted them,
+ * or null when the record cannot tell (no count for this generation, a set
+ * not yet revealed, no set). See `MfaRecord.recoveryCodesUnused`.
+ */
+export function recordedUnusedCodes(record: MfaRecord): number | null {
+  const recorded = record.recoveryCodesUnused;
+  if (record.recoveryCodeSet === null || record.unrevealedCodes !== null || recorded === undefined || recorded === null) return null;
+  return recorded.generation === record.recoveryCodeGeneration && Number.isSafeInteger(recorded.count) && recorded.count >= 0 ? recorded.count : null;
+}
+
+/** The record with `count` noted as the unused codes of its live revealed set (unchanged when there is none). */
+export function noteUnusedCodes(record: MfaRecord, count: number): MfaRecord {
+  if (record.recoveryCodeSet === null || record.unrevealedCodes !== null) return record;
+  return { ...record, recoveryCodesUnused: { generation: record.recoveryCodeGeneration, count } };
+}

@@ -59,7 +59,14 @@ async function revealOnce(ctx: ServiceContext, userId: string): Promise<RevealRe
       codes,
       createdAt: record.recoveryCodesCreatedAt ?? now,
     });
-    const revealed: typeof record = { ...record, unrevealedCodes: null, recoveryCodeGeneration: generation, recoveryCodeKeyIds: [ctx.ring.currentKeyId] };
+    // The store now holds exactly these codes, all unused: the count logins report until a recovery code is used.
+    const revealed: typeof record = {
+      ...record,
+      unrevealedCodes: null,
+      recoveryCodeGeneration: generation,
+      recoveryCodeKeyIds: [ctx.ring.currentKeyId],
+      recoveryCodesUnused: { generation, count: codes.length },
+    };
     return {
       write: moveToCurrentKey(ctx, userId, revealed, now).record,
       result: { ok: true, codes, text, filename: recoveryCodesFilename(ctx.options.issuer) },

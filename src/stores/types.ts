@@ -159,6 +159,16 @@ export interface MfaRecord {
   recoveryCodeKeyIds?: string[];
   /** Sealed plaintext of the live set until it is revealed once, then null. */
   unrevealedCodes: string | null;
+  /**
+   * Unused codes of the live revealed set as the service last counted them
+   * (at the reveal, at each recovery-code success), for the
+   * `recoveryCodesRemaining` of a login with an app or a key without a store
+   * call. Used only while `generation` is the record's
+   * `recoveryCodeGeneration`, so a new set never inherits a count. The
+   * recovery-code store stays the truth (`status()` asks it). Absent in
+   * records written before it existed.
+   */
+  recoveryCodesUnused?: { generation: number; count: number };
   /** When the live recovery-code set was made (ms), or null. */
   recoveryCodesCreatedAt: number | null;
   /** Consecutive failures since the last success or lock. */
