@@ -1,5 +1,6 @@
 import { createHmac } from 'node:crypto';
 import { MfaError } from '../errors.ts';
+import { HotpSha1, SHA1_BLOCK_BYTES } from './hotp-sha1.ts';
 import { secretToKey, wipeKey } from './secret.ts';
 
 /** HMAC hash of a TOTP code. SHA1 is the only one every authenticator app honours. */
@@ -45,12 +46,31 @@ export const MAX_WINDOW_STEPS = 10;
  */
 const counter = Buffer.alloc(8);
 
-/** RFC 4226 dynamic truncation of HMAC(key, step): a 31-bit integer, not yet reduced to digits. */
-function truncatedAt(hash: string, key: Uint8Array, step: number): number {
+/** RFC 4226 dynamic truncation of HMAC(key, step) through node:crypto: a 31-bit integer, not yet reduced to digits. */
+function truncatedByNode(hash: string, key: Uint8Array, step: number): number {
   counter.writeUInt32BE(Math.floor(step / 0x1_0000_0000), 0);
   counter.writeUInt32BE(step >>> 0, 4);
   const mac = createHmac(hash, key).update(counter).digest();
   return mac.readUInt32BE(mac[mac.length - 1]! & 0x0f) & 0x7fff_ffff;
+}
+
+/**
+ * Truncated HMACs of one key at any steps: SHA-1 with a key of at most one
+ * block (every authenticator-app secret) through {@link HotpSha1}, the key
+ * pads compressed once; anything else through node:crypto. `wipe` zeroes
+ * what was derived from the key.
+ */
+interface Hotp {
+  at(step: number): number;
+  wipe(): void;
+}
+
+function hotp(hash: string, key: Uint8Array): Hotp {
+  if (hash === 'sha1' && key.length <= SHA1_BLOCK_BYTES) {
+    const sha1 = new HotpSha1(key);
+    return { at: (step) => sha1.truncated(step), wipe: () => sha1.wipe() };
+  }
+  return { at: (step) => truncatedByNode(hash, key, step), wipe: () => undefined };
 }
 
 /**
@@ -74,10 +94,12 @@ export function generateTotp(secret: string | Uint8Array, options?: TotpOptions)
   const period = checkPeriod(options?.period);
   const now = checkNow(options?.now);
   const key = secretToKey(secret);
+  const mac = hotp(hash, key);
   try {
-    const value = truncatedAt(hash, key, Math.floor(now / (period * 1000))) % 10 ** digits;
+    const value = mac.at(Math.floor(now / (period * 1000))) % 10 ** digits;
     return String(value).padStart(digits, '0');
   } finally {
+    mac.wipe();
     wipeKey(key, secret);
   }
 }
@@ -124,22 +146,25 @@ export function verifyTotp(secret: string | Uint8Array, code: unknown, options?:
   const past = window === undefined ? 1 : checkWindowSide(window, 'past');
   const future = window === undefined ? 1 : checkWindowSide(window, 'future');
   const key = secretToKey(secret);
+  let mac: Hotp | null = null;
   try {
     const given = parseCode(code, digits);
     if (given < 0) return null;
+    mac = hotp(hash, key);
     const modulus = 10 ** digits;
     const step = Math.floor(now / (period * 1000));
     const reach = past > future ? past : future;
     for (let distance = 0; distance <= reach; distance++) {
-      if (distance <= past && step >= distance && (truncatedAt(hash, key, step - distance) % modulus ^ given) === 0) {
+      if (distance <= past && step >= distance && (mac.at(step - distance) % modulus ^ given) === 0) {
         return { delta: distance === 0 ? 0 : -distance };
       }
-      if (distance > 0 && distance <= future && (truncatedAt(hash, key, step + distance) % modulus ^ given) === 0) {
+      if (distance > 0 && distance <= future && (mac.at(step + distance) % modulus ^ given) === 0) {
         return { delta: distance };
       }
     }
     return null;
   } finally {
+    mac?.wipe();
     wipeKey(key, secret);
   }
 }
