@@ -122,7 +122,11 @@ export async function benchAdapters(): Promise<void> {
   const rows: Array<{ result: Result; baseline?: Result; target?: string }> = [];
   let memoryAt16: Result | undefined;
   let postgresAt: Record<number, Result> = {};
-  for (const open of [memory, postgres, mariadb, sqlite, redis]) {
+  // BENCH_ENGINES=memory,postgres runs a subset (names as in the table: memory, postgres, mysql, sqlite, redis).
+  const only = process.env.BENCH_ENGINES?.split(',').map((s) => s.trim());
+  const engines = { memory, postgres, mysql: mariadb, sqlite, redis };
+  for (const [key, open] of Object.entries(engines)) {
+    if (only && !only.includes(key)) continue;
     const engine = await open();
     try {
       const fleet = await enrollFleet(USERS, engine.stores, `${engine.name}-user`);
