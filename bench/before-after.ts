@@ -1,0 +1,145 @@
+/**
+ * Before and after, in one run: the verifyLogin benchmarks of issue 13
+ * (valid TOTP, fresh challenge each; memory stores, and PostgreSQL at
+ * concurrency 1 and 16 beside the raw SELECT + compare-and-set UPDATE loop)
+ * over this tree and over an earlier checkout, alternating, so both sides
+ * see the same machine. The earlier checkout needs this tree's
+ * node_modules:
+ *
+ *   git worktree add /tmp/twofold-before <commit>
+ *   ln -s "$PWD/node_modules" /tmp/twofold-before/node_modules
+ *   BENCH_BEFORE=/tmp/twofold-before npm run bench:before-after
+ *
+ * Each figure, the raw baselines included, is the median of three
+ * measurements taken in turn with the others.
+ */
+import { randomBytes } from 'node:crypto';
+import { resolve } from 'node:path';
+import pg from 'pg';
+import { userKey } from '../src/stores/user-key.ts';
+import { generateTotp } from '../src/index.ts';
+import { measureConcurrent, printTable, type Result } from './harness.ts';
+import { measureRaw, measureVerifyLogin, type Fleet } from './service.ts';
+
+const BEFORE = process.env.BENCH_BEFORE;
+const USERS = Number(process.env.BENCH_ADAPTER_USERS ?? 2000);
+const POSTGRES_URL = process.env.TWOFOLD_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const SECRET_KEY = new Uint8Array(32).fill(9);
+const START = 1_764_000_015_000;
+
+/** What the benchmark needs of a tree: the service, the memory stores and the PostgreSQL adapter. */
+interface Tree {
+  label: string;
+  index: typeof import('../src/index.ts');
+  postgres: typeof import('../src/stores/postgres/index.ts');
+}
+
+async function load(label: string, root: string): Promise<Tree> {
+  return {
+    label,
+    index: (await import(resolve(root, 'src/index.ts'))) as Tree['index'],
+    postgres: (await import(resolve(root, 'src/stores/postgres/index.ts'))) as Tree['postgres'],
+  };
+}
+
+/** Enroll `count` users through a tree's public API (begin, confirm, reveal). */
+async function enroll(tree: Tree, count: number, stores: { users: unknown; recoveryCodes: unknown }): Promise<Fleet> {
+  const clock = { now: START };
+  const mfa = new tree.index.MfaService({
+    issuer: 'Bench',
+    secretKey: SECRET_KEY,
+    users: stores.users as never,
+    recoveryCodes: stores.recoveryCodes as never,
+    now: () => clock.now,
+  });
+  const users: Fleet['users'] = [];
+  for (let i = 0; i < count; i++) {
+    const id = `${tree.label}-${i}`;
+    const begun = await mfa.beginEnrollment(id, { accountName: `${id}@example.com` });
+    if (!begun.ok) throw new Error(`enrollment failed: ${begun.reason}`);
+    const confirmed = await mfa.confirmEnrollment(id, generateTotp(begun.secret, { now: clock.now }));
+    if (!confirmed.ok) throw new Error(`confirm failed: ${confirmed.reason}`);
+    const revealed = await mfa.revealRecoveryCodes(id);
+    if (!revealed.ok) throw new Error(`reveal failed: ${revealed.reason}`);
+    users.push({ id, secret: begun.secret });
+  }
+  return { mfa: mfa as unknown as Fleet['mfa'], clock, users };
+}
+
+function medianOf(results: Result[], name: string): Result {
+  const sorted = [...results].sort((a, b) => a.opsPerSec - b.opsPerSec);
+  return { ...sorted[sorted.length >> 1]!, name };
+}
+
+/** Three alternating measurements of each case; the median of each. */
+async function alternate(cases: Array<[string, () => Promise<Result>]>): Promise<Result[]> {
+  const runs: Result[][] = cases.map(() => []);
+  for (let i = 0; i < 3; i++) {
+    for (const [j, [, measure]] of cases.entries()) runs[j]!.push(await measure());
+  }
+  return runs.map((results, j) => medianOf(results, cases[j]![0]));
+}
+
+async function main(): Promise<void> {
+  if (!BEFORE) {
+    console.log('\n## Before and after\n\nskipped: set BENCH_BEFORE to an earlier checkout (see bench/before-after.ts)');
+    return;
+  }
+  const before = await load('before', BEFORE);
+  const after = await load('after', resolve(import.meta.dirname, '..'));
+  const trees = [before, after] as const;
+
+  // Memory stores, concurrency 1, beside three raw HMACs.
+  const memory = await Promise.all(trees.map((t) => enroll(t, USERS, { users: new t.index.MemoryUserStore(), recoveryCodes: new t.index.MemoryRecoveryCodeStore() })));
+  const [raw3, memBefore, memAfter] = await alternate([
+    ['raw node:crypto HMAC+truncate ×3', async () => measureRaw(3)],
+    ['verifyLogin (memory) before', () => measureVerifyLogin('before', memory[0]!, 1)],
+    ['verifyLogin (memory) after', () => measureVerifyLogin('after', memory[1]!, 1)],
+  ]) as [Result, Result, Result];
+  printTable(`Before (${BEFORE}) and after: verifyLogin over the memory stores (valid TOTP, fresh challenge)`, [
+    { result: raw3 },
+    { result: memBefore, baseline: raw3 },
+    { result: memAfter, baseline: raw3, target: '≥ 0.4×' },
+    { result: memAfter, baseline: memBefore },
+  ]);
+
+  // PostgreSQL: one schema per tree, the raw loop on the "after" table.
+  const pool = new pg.Pool({ connectionString: POSTGRES_URL, max: 16 });
+  const schemas = trees.map(() => `twofold_bench_${randomBytes(4).toString('hex')}`);
+  try {
+    const fleets: Fleet[] = [];
+    for (const [i, tree] of trees.entries()) {
+      await tree.postgres.migrate(pool, { schema: schemas[i]! });
+      fleets.push(
+        await enroll(tree, USERS, {
+          users: new tree.postgres.PostgresUserStore(pool, { schema: schemas[i]! }),
+          recoveryCodes: new tree.postgres.PostgresRecoveryCodeStore(pool, { schema: schemas[i]! }),
+        }),
+      );
+    }
+    const table = `${schemas[1]}.twofold_users`;
+    const ids = fleets[1]!.users.map((u) => u.id);
+    const rows: Array<{ result: Result; baseline?: Result; target?: string }> = [];
+    for (const concurrency of [1, 16]) {
+      let next = 0;
+      const rawLoop = async () => {
+        const key = userKey(ids[next++ % ids.length]!);
+        const { rows: found } = await pool.query(`SELECT record, version FROM ${table} WHERE user_key = $1`, [key]);
+        const row = found[0] as { record: string; version: string };
+        await pool.query(`UPDATE ${table} SET record = $2, version = version + 1 WHERE user_key = $1 AND version = $3 RETURNING 1`, [key, row.record, row.version]);
+      };
+      const [raw, b, a] = await alternate([
+        [`raw pg: SELECT record + CAS UPDATE by key, concurrency ${concurrency}`, () => measureConcurrent('raw', rawLoop, concurrency, { rounds: 5 })],
+        [`verifyLogin postgres before, concurrency ${concurrency}`, () => measureVerifyLogin('before', fleets[0]!, concurrency, 5)],
+        [`verifyLogin postgres after, concurrency ${concurrency}`, () => measureVerifyLogin('after', fleets[1]!, concurrency, 5)],
+      ]) as [Result, Result, Result];
+      rows.push({ result: raw }, { result: b, baseline: raw }, { result: a, baseline: raw, target: concurrency === 1 ? '≥ 0.8×' : '≥ 0.7×' }, { result: a, baseline: b });
+    }
+    printTable(`Before and after: verifyLogin on PostgreSQL (${USERS} users)`, rows);
+  } finally {
+    for (const schema of schemas) await pool.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+    await pool.end();
+  }
+}
+
+await main();
