@@ -1,13 +1,16 @@
 import { MfaError } from '../errors.ts';
+import { copyJsonData, jsonCopy } from './json-copy.ts';
 import { checkScanLimit } from './scan.ts';
 import type { StoredMfaRecord, RecoveryCodeStore, UserScanPage, UserStore, VersionedRecord } from './types.ts';
 
 /**
  * In-process {@link UserStore}: the embedded default for one app server and
- * for tests. Records are kept as JSON text, so callers can never mutate
- * stored state through a returned object, and every record it accepts is one
- * a database adapter can store too. Atomic because nothing awaits between
- * the version check and the write.
+ * for tests. `put` keeps a private deep copy of the record that is exactly
+ * what a JSON round trip gives (see {@link jsonCopy}), and `get` hands out a
+ * fresh deep copy of it each time, so callers can never mutate stored state
+ * through an object they passed or got back, and every record it accepts is
+ * one a database adapter (which stores the JSON text) can store too. Atomic
+ * because nothing awaits between the version check and the write.
  *
  * @example
  * ```ts
@@ -24,21 +27,24 @@ import type { StoredMfaRecord, RecoveryCodeStore, UserScanPage, UserStore, Versi
  * ```
  */
 export class MemoryUserStore implements UserStore {
-  readonly #records = new Map<string, { json: string; version: number }>();
+  /** Each record as jsonCopy made it: plain data, never handed out (get copies it). */
+  readonly #records = new Map<string, { record: StoredMfaRecord; version: number }>();
   /** Every user id with a record, in the order they were created (records are never deleted): what scan pages through. */
   readonly #ids: string[] = [];
 
   async get(userId: string): Promise<VersionedRecord | null> {
     const entry = this.#records.get(userId);
-    return entry ? { record: JSON.parse(entry.json) as StoredMfaRecord, version: entry.version } : null;
+    return entry ? { record: copyJsonData(entry.record), version: entry.version } : null;
   }
 
   async put(userId: string, record: StoredMfaRecord, expectedVersion: number | null): Promise<boolean> {
-    const json = JSON.stringify(record);
+    // Throws where JSON.stringify would (a BigInt, a cycle), before anything is compared or written.
+    const copy = jsonCopy(record) as StoredMfaRecord | undefined;
+    if (copy === undefined) throw new MfaError('invalid_argument', 'MemoryUserStore.put: the record must be a JSON object');
     const entry = this.#records.get(userId);
     if ((entry?.version ?? null) !== expectedVersion) return false;
     if (entry === undefined) this.#ids.push(userId);
-    this.#records.set(userId, { json, version: (expectedVersion ?? 0) + 1 });
+    this.#records.set(userId, { record: copy, version: (expectedVersion ?? 0) + 1 });
     return true;
   }
 
