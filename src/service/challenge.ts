@@ -1,4 +1,4 @@
-import type { HmacKey } from '../seal.ts';
+import { hmacSha256Into, type HmacKey } from '../seal.ts';
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { MAX_USER_ID_BYTES } from './context.ts';
 
@@ -44,32 +44,131 @@ export function signChallenge(key: HmacKey, claims: Omit<ChallengeClaims, 'id'>,
   return { challenge: `${payload}.${mac(key, payload).toString('base64url')}`, id };
 }
 
-const INTEGER = /^(0|[1-9][0-9]{0,15})$/;
-const B64URL = /^[A-Za-z0-9_-]*$/;
+/** Characters of the random id and of the signature: 16 and 32 bytes in unpadded base64url. */
+const ID_LENGTH = 22;
+const SIGNATURE_LENGTH = 43;
+const SIGNATURE_BYTES = 32;
+const DOT = 0x2e;
+
+/** The 6-bit value of each base64url character (indexed by UTF-16 code unit below 128), -1 for any other. */
+const B64URL_VALUE = /* @__PURE__ */ (() => {
+  const values = new Int8Array(128).fill(-1);
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+  for (let value = 0; value < alphabet.length; value++) values[alphabet.charCodeAt(value)] = value;
+  return values;
+})();
+
+function b64urlValue(code: number): number {
+  return code < 128 ? B64URL_VALUE[code]! : -1;
+}
+
+/** `text[from, to)` is base64url characters only (possibly none). */
+function isB64url(text: string, from: number, to: number): boolean {
+  for (let i = from; i < to; i++) {
+    if (b64urlValue(text.charCodeAt(i)) < 0) return false;
+  }
+  return true;
+}
+
+/** `text[from, to)` is a decimal integer of 1 to 16 digits without a leading zero (`0` itself allowed). */
+function isInteger(text: string, from: number, to: number): boolean {
+  const length = to - from;
+  if (length < 1 || length > 16) return false;
+  const first = text.charCodeAt(from);
+  if (first === 0x30) return length === 1;
+  if (first < 0x31 || first > 0x39) return false;
+  for (let i = from + 1; i < to; i++) {
+    const code = text.charCodeAt(i);
+    if (code < 0x30 || code > 0x39) return false;
+  }
+  return true;
+}
+
+/**
+ * Decodes the 43 characters at `text[from]` into `out` (32 bytes), or
+ * returns false unless they are the canonical base64url of 32 bytes: 43
+ * characters carry 258 bits, and the 2 spare bits of the last one must be
+ * zero (it is one of `AEIMQUYcgkosw048`), so one MAC has one spelling.
+ */
+function decodeSignature(text: string, from: number, out: Uint8Array): boolean {
+  let o = 0;
+  let i = from;
+  for (const end = from + 40; i < end; i += 4) {
+    // A character that is not base64url has value -1, which makes the whole group negative.
+    const group =
+      (b64urlValue(text.charCodeAt(i)) << 18) |
+      (b64urlValue(text.charCodeAt(i + 1)) << 12) |
+      (b64urlValue(text.charCodeAt(i + 2)) << 6) |
+      b64urlValue(text.charCodeAt(i + 3));
+    if (group < 0) return false;
+    out[o++] = group >>> 16;
+    out[o++] = (group >>> 8) & 0xff;
+    out[o++] = group & 0xff;
+  }
+  const last = (b64urlValue(text.charCodeAt(i)) << 12) | (b64urlValue(text.charCodeAt(i + 1)) << 6) | b64urlValue(text.charCodeAt(i + 2));
+  if (last < 0 || (last & 0b11) !== 0) return false;
+  out[o++] = last >>> 10;
+  out[o] = (last >>> 2) & 0xff;
+  return true;
+}
+
+/**
+ * Scratch space of `openChallenge`, which is synchronous and never
+ * re-entered: the given and the expected MAC (wiped after each use), and the
+ * payload's bytes for the usual short challenge (public data).
+ */
+const givenMac = new Uint8Array(SIGNATURE_BYTES);
+const expectedMac = new Uint8Array(SIGNATURE_BYTES);
+const PAYLOAD_SCRATCH_BYTES = 256;
+const payloadScratch = Buffer.alloc(PAYLOAD_SCRATCH_BYTES);
 
 /**
  * The claims of a challenge whose signature verifies under one of `keys`,
  * or null for anything else (wrong type, malformed, forged, foreign key).
  * Expiry is the caller's to check.
+ *
+ * One pass over the text checks the layout (six dot-separated fields:
+ * the purpose's prefix, base64url user id, two integers, a 22-character
+ * id, a canonical 43-character signature), all before any key is used; the
+ * user id is decoded only once the MAC matches.
  */
 export function openChallenge(keys: readonly HmacKey[], challenge: unknown, purpose: ChallengePurpose = 'login'): ChallengeClaims | null {
   if (typeof challenge !== 'string' || challenge.length > MAX_CHALLENGE_LENGTH) return null;
-  const parts = challenge.split('.');
-  if (parts.length !== 6) return null;
-  const [prefix, user, expiresAt, epoch, id, signature] = parts as [string, string, string, string, string, string];
-  if (prefix !== PREFIX[purpose] || !INTEGER.test(expiresAt) || !INTEGER.test(epoch)) return null;
-  if (!B64URL.test(user) || !B64URL.test(id) || !B64URL.test(signature) || id.length !== 22 || signature.length !== 43) return null;
-  const given = Buffer.from(signature, 'base64url');
-  // Canonical spelling only: 43 characters carry 258 bits and the decoder ignores the 2 spare ones.
-  if (given.toString('base64url') !== signature) return null;
-  const payload = challenge.slice(0, challenge.length - signature.length - 1);
-  let valid = false;
-  for (const key of keys) {
-    // Constant-time compare; every key is tried so timing does not tell which matched.
-    if (timingSafeEqual(mac(key, payload), given)) valid = true;
+  // Own keys only: any other purpose opens nothing.
+  const prefix = purpose === 'login' ? PREFIX.login : purpose === 'step_up' ? PREFIX.step_up : null;
+  if (prefix === null || !challenge.startsWith(prefix) || challenge.charCodeAt(prefix.length) !== DOT) return null;
+  const userStart = prefix.length + 1;
+  const userEnd = challenge.indexOf('.', userStart);
+  if (userEnd < 0) return null;
+  const expiresEnd = challenge.indexOf('.', userEnd + 1);
+  if (expiresEnd < 0 || !isInteger(challenge, userEnd + 1, expiresEnd)) return null;
+  const epochEnd = challenge.indexOf('.', expiresEnd + 1);
+  if (epochEnd < 0 || !isInteger(challenge, expiresEnd + 1, epochEnd)) return null;
+  // The id and the signature have fixed lengths, so the last dot has one place; neither may hold a dot (base64url).
+  const idEnd = epochEnd + 1 + ID_LENGTH;
+  if (challenge.length !== idEnd + 1 + SIGNATURE_LENGTH || challenge.charCodeAt(idEnd) !== DOT) return null;
+  if (!isB64url(challenge, epochEnd + 1, idEnd) || !isB64url(challenge, userStart, userEnd)) return null;
+  try {
+    if (!decodeSignature(challenge, idEnd + 1, givenMac)) return null;
+    // Every character of the payload was checked above: ASCII, so its UTF-8 is one byte a character.
+    const payload = idEnd <= PAYLOAD_SCRATCH_BYTES ? payloadScratch.subarray(0, idEnd) : Buffer.alloc(idEnd);
+    payload.write(challenge, 0, idEnd, 'latin1');
+    let valid = false;
+    for (const key of keys) {
+      hmacSha256Into(key, payload, expectedMac);
+      // Constant-time compare; every key is tried so timing does not tell which matched.
+      if (timingSafeEqual(expectedMac, givenMac)) valid = true;
+    }
+    if (!valid) return null;
+  } finally {
+    givenMac.fill(0);
+    expectedMac.fill(0);
   }
-  if (!valid) return null;
-  const userBytes = Buffer.from(user, 'base64url');
-  const userId = userBytes.toString('utf8');
-  return { userId, expiresAt: Number(expiresAt), epoch: Number(epoch), id };
+  const userId = Buffer.from(challenge.slice(userStart, userEnd), 'base64url').toString('utf8');
+  return {
+    userId,
+    expiresAt: Number(challenge.slice(userEnd + 1, expiresEnd)),
+    epoch: Number(challenge.slice(expiresEnd + 1, epochEnd)),
+    id: challenge.slice(epochEnd + 1, idEnd),
+  };
 }
