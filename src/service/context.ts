@@ -5,6 +5,7 @@ import type { MfaEvent } from './events.ts';
 import type { WebAuthnPlugin } from './factors/webauthn-plugin.ts';
 import { resolveOptions, type MfaServiceOptions, type ResolvedOptions } from './options.ts';
 import { blankRecord, upgradeRecord } from './record.ts';
+import { storedRecordReaderOf } from '../stores/memory.ts';
 
 /** Compare-and-set attempts before a write gives up with `MfaError('store_conflict')`. */
 const MAX_ATTEMPTS = 100;
@@ -70,6 +71,8 @@ export class ServiceContext {
   readonly users: UserStore;
   readonly codes: RecoveryCodeStore;
   readonly #onEvent: MfaServiceOptions['onEvent'];
+  /** The embedded MemoryUserStore's records, read without a copy (the service never mutates a record it reads). */
+  readonly #storedRead: ((userId: string) => VersionedRecord | null | undefined) | null;
 
   constructor(options: MfaServiceOptions) {
     this.options = resolveOptions(options);
@@ -77,6 +80,7 @@ export class ServiceContext {
     this.users = options.users;
     this.codes = options.recoveryCodes;
     this.#onEvent = options.onEvent;
+    this.#storedRead = storedRecordReaderOf(options.users);
   }
 
   now(): number {
@@ -94,7 +98,8 @@ export class ServiceContext {
 
   /** The user's record in the current layout (a 0.1.0 record is upgraded; it is written back on the next change). */
   async read(userId: string): Promise<{ record: MfaRecord; version: number } | null> {
-    const current = await this.users.get(userId);
+    const stored = this.#storedRead?.(userId);
+    const current = stored !== undefined ? stored : await this.users.get(userId);
     if (current === null || current === undefined) return null;
     if (!isRecord(current)) throw new MfaError('store_contract', 'UserStore.get returned something that is not a versioned MFA record');
     return { record: upgradeRecord(current.record), version: current.version };

@@ -27,10 +27,14 @@ import type { StoredMfaRecord, RecoveryCodeStore, UserScanPage, UserStore, Versi
  * ```
  */
 export class MemoryUserStore implements UserStore {
-  /** Each record as jsonCopy made it: plain data, never handed out (get copies it). */
+  /** Each record as jsonCopy made it: plain data of the store's own, never changed once stored (get hands out copies). */
   readonly #records = new Map<string, { record: StoredMfaRecord; version: number }>();
   /** Every user id with a record, in the order they were created (records are never deleted): what scan pages through. */
   readonly #ids: string[] = [];
+
+  constructor() {
+    storedReads.set(this, (userId) => this.#records.get(userId) ?? null);
+  }
 
   async get(userId: string): Promise<VersionedRecord | null> {
     const entry = this.#records.get(userId);
@@ -68,6 +72,31 @@ export class MemoryUserStore implements UserStore {
   get size(): number {
     return this.#records.size;
   }
+}
+
+/**
+ * The stored records of each MemoryUserStore, by store: how MfaService
+ * reads its own embedded store without a copy (see
+ * {@link storedRecordReaderOf}). Not exported from the package.
+ */
+const storedReads = new WeakMap<MemoryUserStore, (userId: string) => VersionedRecord | null>();
+
+/**
+ * A reader of `users`' stored records themselves, without the copy `get`
+ * makes for callers who may mutate what they get, when `users` is a
+ * MemoryUserStore; else null. For MfaService only, which never mutates a
+ * record it reads (every change is a new object, written by compare-and-set;
+ * the service tests run on a store whose stored records are deep-frozen, so
+ * a write through one fails them). The reader answers `undefined` (read
+ * through `get` instead) while the store's `get` is not the class's own: a
+ * subclass overriding `get`, a spy or a fault injected later is honoured;
+ * a Proxy or any other wrapper gets no reader.
+ */
+export function storedRecordReaderOf(users: unknown): ((userId: string) => VersionedRecord | null | undefined) | null {
+  if (!(users instanceof MemoryUserStore)) return null;
+  const read = storedReads.get(users);
+  if (read === undefined) return null;
+  return (userId) => (users.get === MemoryUserStore.prototype.get ? read(userId) : undefined);
 }
 
 const HASH = /^[0-9a-f]{64}$/;

@@ -12,7 +12,8 @@ import type { MfaEvent, MfaEventType } from '../../src/service/events.ts';
 import { MfaService } from '../../src/service/mfa-service.ts';
 import type { MfaServiceOptions } from '../../src/service/options.ts';
 import type { Proof, VerifyLoginResult } from '../../src/service/results.ts';
-import { MemoryRecoveryCodeStore, MemoryUserStore, type MfaRecord, type RecoveryCodeStore, type TotpFactorRecord } from '../../src/stores/index.ts';
+import { MemoryRecoveryCodeStore, MemoryUserStore, type MfaRecord, type RecoveryCodeStore, type StoredMfaRecord, type TotpFactorRecord } from '../../src/stores/index.ts';
+import { storedRecordReaderOf } from '../../src/stores/memory.ts';
 
 export const SECOND = 1000;
 export const MINUTE = 60 * SECOND;
@@ -102,6 +103,27 @@ export interface Enrolled {
   confirmedAt: number;
 }
 
+/** Freeze a tree of plain objects and arrays all the way down. */
+export function deepFreeze(value: unknown): void {
+  if (typeof value !== 'object' || value === null || Object.isFrozen(value)) return;
+  Object.freeze(value);
+  for (const item of Object.values(value)) deepFreeze(item);
+}
+
+/**
+ * A MemoryUserStore whose stored records are deep-frozen once written. The
+ * service reads the memory store's records without a copy and must never
+ * change one: on this store (every Harness uses it) a write through a record
+ * the service read throws, so any flow that mutated one fails its tests.
+ */
+export class FreezingMemoryUserStore extends MemoryUserStore {
+  override async put(userId: string, record: StoredMfaRecord, expectedVersion: number | null): Promise<boolean> {
+    const written = await super.put(userId, record, expectedVersion);
+    if (written) deepFreeze(storedRecordReaderOf(this)!(userId));
+    return written;
+  }
+}
+
 export type ServiceOverrides = Partial<Omit<MfaServiceOptions, 'users' | 'recoveryCodes'>>;
 
 /** One service over memory stores and a hand clock; more services can share the stores and clock. */
@@ -115,7 +137,7 @@ export class Harness {
 
   constructor(overrides: ServiceOverrides = {}, stores?: { users?: MemoryUserStore; codes?: MemoryRecoveryCodeStore; clock?: Clock }) {
     this.clock = stores?.clock ?? new Clock();
-    this.users = stores?.users ?? new MemoryUserStore();
+    this.users = stores?.users ?? new FreezingMemoryUserStore();
     this.codes = stores?.codes ?? new MemoryRecoveryCodeStore();
     this.overrides = overrides;
     this.mfa = this.service(overrides);

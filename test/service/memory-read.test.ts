@@ -1,0 +1,74 @@
+/**
+ * MfaService reads its embedded MemoryUserStore without a copy: the stored
+ * record itself (issue 13). The service never changes a record it reads
+ * (every Harness runs on FreezingMemoryUserStore, whose stored records are
+ * deep-frozen, so a flow that did would fail); callers of `get` still get
+ * their own mutable copies; a store whose `get` is replaced or overridden is
+ * read through that `get`.
+ */
+import { describe, expect, it, vi } from 'vitest';
+import { MemoryRecoveryCodeStore, MemoryUserStore, MfaService } from '../../src/index.ts';
+import { storedRecordReaderOf } from '../../src/stores/memory.ts';
+import type { MfaRecord } from '../../src/stores/types.ts';
+import { FreezingMemoryUserStore, Harness, KEY_1, ok } from './fixtures.ts';
+
+describe('the service reads the memory store without a copy', () => {
+  it('reads the stored record itself, which the service never changes (frozen in every service test)', async () => {
+    const h = new Harness();
+    expect(h.users).toBeInstanceOf(FreezingMemoryUserStore);
+    const u = await h.enroll('alice');
+    const read = storedRecordReaderOf(h.users)!;
+    const stored = read('alice')!;
+    const record = stored.record as MfaRecord;
+    // Frozen by the test store: a write through it throws.
+    expect(() => {
+      (record as { failures: number }).failures = 99;
+    }).toThrow(TypeError);
+    expect(() => record.spentChallenges.push({ id: 'x', expiresAt: 1 })).toThrow(TypeError);
+    // A get is a copy of it; a login reads it and writes a new one.
+    expect((await h.users.get('alice'))!.record).toEqual(record);
+    ok(await h.login('alice', { totp: h.freshCode(u.secret) }));
+    expect(read('alice')!.version).toBe(stored.version + 1);
+    expect(read('alice')!.record).not.toBe(record);
+  });
+
+  it('get still hands out a fresh mutable copy', async () => {
+    const users = new MemoryUserStore();
+    const mfa = new MfaService({ issuer: 'Example App', secretKey: KEY_1, users, recoveryCodes: new MemoryRecoveryCodeStore() });
+    ok(await mfa.beginEnrollment('alice', { accountName: 'alice@example.com' }));
+    const copy = (await users.get('alice'))!.record as MfaRecord;
+    copy.failures = 7;
+    expect(((await users.get('alice'))!.record as MfaRecord).failures).toBe(0);
+    expect(storedRecordReaderOf(users)!('alice')!.record).not.toBe(copy);
+  });
+
+  it('a get replaced after the service was made (a spy, an injected fault) is what the service reads through', async () => {
+    const h = new Harness();
+    await h.enroll('alice');
+    const spy = vi.spyOn(h.users, 'get').mockRejectedValueOnce(new Error('store down'));
+    await expect(h.mfa.status('alice')).rejects.toThrow('store down');
+    expect(spy).toHaveBeenCalledTimes(1);
+    spy.mockRestore();
+    expect((await h.mfa.status('alice')).state).toBe('enabled');
+  });
+
+  it('a subclass that overrides get is read through its get', async () => {
+    const reads: string[] = [];
+    class Logged extends MemoryUserStore {
+      override async get(userId: string) {
+        reads.push(userId);
+        return super.get(userId);
+      }
+    }
+    const users = new Logged();
+    expect(storedRecordReaderOf(users)!('nobody')).toBeUndefined();
+    const mfa = new MfaService({ issuer: 'Example App', secretKey: KEY_1, users, recoveryCodes: new MemoryRecoveryCodeStore() });
+    await mfa.status('alice');
+    expect(reads).toEqual(['alice']);
+  });
+
+  it('no other store gets the shortcut, a Proxy of a memory store neither', () => {
+    expect(storedRecordReaderOf({ get: async () => null, put: async () => true })).toBeNull();
+    expect(storedRecordReaderOf(new Proxy(new MemoryUserStore(), {}))).toBeNull();
+  });
+});
