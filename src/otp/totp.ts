@@ -55,22 +55,17 @@ function truncatedByNode(hash: string, key: Uint8Array, step: number): number {
 }
 
 /**
- * Truncated HMACs of one key at any steps: SHA-1 with a key of at most one
- * block (every authenticator-app secret) through {@link HotpSha1}, the key
- * pads compressed once; anything else through node:crypto. `wipe` zeroes
- * what was derived from the key.
+ * The SHA-1 HMAC of `key` prepared once ({@link HotpSha1}) when it serves:
+ * SHA-1 with a key of at most one block, every authenticator-app secret.
+ * Anything else (null) goes through node:crypto.
  */
-interface Hotp {
-  at(step: number): number;
-  wipe(): void;
+function sha1For(hash: string, key: Uint8Array): HotpSha1 | null {
+  return hash === 'sha1' && key.length <= SHA1_BLOCK_BYTES ? new HotpSha1(key) : null;
 }
 
-function hotp(hash: string, key: Uint8Array): Hotp {
-  if (hash === 'sha1' && key.length <= SHA1_BLOCK_BYTES) {
-    const sha1 = new HotpSha1(key);
-    return { at: (step) => sha1.truncated(step), wipe: () => sha1.wipe() };
-  }
-  return { at: (step) => truncatedByNode(hash, key, step), wipe: () => undefined };
+/** RFC 4226 dynamic truncation of HMAC(key, step), through `sha1` when there is one. */
+function truncatedAt(sha1: HotpSha1 | null, hash: string, key: Uint8Array, step: number): number {
+  return sha1 !== null ? sha1.truncated(step) : truncatedByNode(hash, key, step);
 }
 
 /**
@@ -94,12 +89,12 @@ export function generateTotp(secret: string | Uint8Array, options?: TotpOptions)
   const period = checkPeriod(options?.period);
   const now = checkNow(options?.now);
   const key = secretToKey(secret);
-  const mac = hotp(hash, key);
+  const sha1 = sha1For(hash, key);
   try {
-    const value = mac.at(Math.floor(now / (period * 1000))) % 10 ** digits;
+    const value = truncatedAt(sha1, hash, key, Math.floor(now / (period * 1000))) % 10 ** digits;
     return String(value).padStart(digits, '0');
   } finally {
-    mac.wipe();
+    sha1?.wipe();
     wipeKey(key, secret);
   }
 }
@@ -146,25 +141,25 @@ export function verifyTotp(secret: string | Uint8Array, code: unknown, options?:
   const past = window === undefined ? 1 : checkWindowSide(window, 'past');
   const future = window === undefined ? 1 : checkWindowSide(window, 'future');
   const key = secretToKey(secret);
-  let mac: Hotp | null = null;
+  let sha1: HotpSha1 | null = null;
   try {
     const given = parseCode(code, digits);
     if (given < 0) return null;
-    mac = hotp(hash, key);
+    sha1 = sha1For(hash, key);
     const modulus = 10 ** digits;
     const step = Math.floor(now / (period * 1000));
     const reach = past > future ? past : future;
     for (let distance = 0; distance <= reach; distance++) {
-      if (distance <= past && step >= distance && (mac.at(step - distance) % modulus ^ given) === 0) {
+      if (distance <= past && step >= distance && (truncatedAt(sha1, hash, key, step - distance) % modulus ^ given) === 0) {
         return { delta: distance === 0 ? 0 : -distance };
       }
-      if (distance > 0 && distance <= future && (mac.at(step + distance) % modulus ^ given) === 0) {
+      if (distance > 0 && distance <= future && (truncatedAt(sha1, hash, key, step + distance) % modulus ^ given) === 0) {
         return { delta: distance };
       }
     }
     return null;
   } finally {
-    mac?.wipe();
+    sha1?.wipe();
     wipeKey(key, secret);
   }
 }
