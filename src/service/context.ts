@@ -5,7 +5,7 @@ import type { MfaEvent } from './events.ts';
 import type { WebAuthnPlugin } from './factors/webauthn-plugin.ts';
 import { resolveOptions, type MfaServiceOptions, type ResolvedOptions } from './options.ts';
 import { blankRecord, upgradeRecord } from './record.ts';
-import { storedRecordReaderOf } from '../stores/memory.ts';
+import { storedRecordAccessOf } from '../stores/memory.ts';
 
 /** Compare-and-set attempts before a write gives up with `MfaError('store_conflict')`. */
 const MAX_ATTEMPTS = 100;
@@ -71,8 +71,8 @@ export class ServiceContext {
   readonly users: UserStore;
   readonly codes: RecoveryCodeStore;
   readonly #onEvent: MfaServiceOptions['onEvent'];
-  /** The embedded MemoryUserStore's records, read without a copy (the service never mutates a record it reads). */
-  readonly #storedRead: ((userId: string) => VersionedRecord | null | undefined) | null;
+  /** The embedded MemoryUserStore's records, read and written without the copies get and put make (see storedRecordAccessOf). */
+  readonly #stored: ReturnType<typeof storedRecordAccessOf>;
 
   constructor(options: MfaServiceOptions) {
     this.options = resolveOptions(options);
@@ -80,7 +80,7 @@ export class ServiceContext {
     this.users = options.users;
     this.codes = options.recoveryCodes;
     this.#onEvent = options.onEvent;
-    this.#storedRead = storedRecordReaderOf(options.users);
+    this.#stored = storedRecordAccessOf(options.users);
   }
 
   now(): number {
@@ -98,7 +98,7 @@ export class ServiceContext {
 
   /** The user's record in the current layout (a 0.1.0 record is upgraded; it is written back on the next change). */
   async read(userId: string): Promise<{ record: MfaRecord; version: number } | null> {
-    const stored = this.#storedRead?.(userId);
+    const stored = this.#stored?.read(userId);
     const current = stored !== undefined ? stored : await this.users.get(userId);
     if (current === null || current === undefined) return null;
     if (!isRecord(current)) throw new MfaError('store_contract', 'UserStore.get returned something that is not a versioned MFA record');
@@ -127,7 +127,8 @@ export class ServiceContext {
       const current = attempt === 0 && first !== undefined ? first : await this.read(userId);
       const decision = await decide(current?.record ?? blankRecord(), now);
       if (decision.write !== null) {
-        const written = await this.users.put(userId, decision.write, current?.version ?? null);
+        const expected = current?.version ?? null;
+        const written = this.#stored?.write(userId, decision.write, expected) ?? (await this.users.put(userId, decision.write, expected));
         if (written !== true && written !== false) throw new MfaError('store_contract', 'UserStore.put must resolve to true or false');
         if (!written) continue;
         if (afterCommit) {

@@ -33,7 +33,10 @@ export class MemoryUserStore implements UserStore {
   readonly #ids: string[] = [];
 
   constructor() {
-    storedReads.set(this, (userId) => this.#records.get(userId) ?? null);
+    storedAccess.set(this, {
+      read: (userId) => this.#records.get(userId) ?? null,
+      write: (userId, record, expectedVersion) => this.#write(userId, copyJsonData(record), expectedVersion),
+    });
   }
 
   async get(userId: string): Promise<VersionedRecord | null> {
@@ -45,6 +48,11 @@ export class MemoryUserStore implements UserStore {
     // Throws where JSON.stringify would (a BigInt, a cycle), before anything is compared or written.
     const copy = jsonCopy(record) as StoredMfaRecord | undefined;
     if (copy === undefined) throw new MfaError('invalid_argument', 'MemoryUserStore.put: the record must be a JSON object');
+    return this.#write(userId, copy, expectedVersion);
+  }
+
+  /** The compare-and-set of a record copy the store owns; nothing is awaited between the check and the write. */
+  #write(userId: string, copy: StoredMfaRecord, expectedVersion: number | null): boolean {
     const entry = this.#records.get(userId);
     if ((entry?.version ?? null) !== expectedVersion) return false;
     if (entry === undefined) this.#ids.push(userId);
@@ -75,28 +83,48 @@ export class MemoryUserStore implements UserStore {
 }
 
 /**
- * The stored records of each MemoryUserStore, by store: how MfaService
- * reads its own embedded store without a copy (see
- * {@link storedRecordReaderOf}). Not exported from the package.
+ * How MfaService reads and writes its embedded store without the copies
+ * `get` and `put` make for other callers: `read` gives the stored record
+ * itself, `write` stores a plain copy of a record the service built (no
+ * JSON checks: the service writes JSON data only).
  */
-const storedReads = new WeakMap<MemoryUserStore, (userId: string) => VersionedRecord | null>();
+export interface StoredRecordAccess {
+  read(userId: string): VersionedRecord | null;
+  write(userId: string, record: StoredMfaRecord, expectedVersion: number | null): boolean;
+}
+
+/** Each MemoryUserStore's {@link StoredRecordAccess}. Not exported from the package. */
+const storedAccess = new WeakMap<MemoryUserStore, StoredRecordAccess>();
 
 /**
- * A reader of `users`' stored records themselves, without the copy `get`
- * makes for callers who may mutate what they get, when `users` is a
+ * The service's access to `users`' stored records when `users` is a
  * MemoryUserStore; else null. For MfaService only, which never mutates a
- * record it reads (every change is a new object, written by compare-and-set;
- * the service tests run on a store whose stored records are deep-frozen, so
- * a write through one fails them). The reader answers `undefined` (read
- * through `get` instead) while the store's `get` is not the class's own: a
- * subclass overriding `get`, a spy or a fault injected later is honoured;
- * a Proxy or any other wrapper gets no reader.
+ * record it reads or has written (every change is a new object, written by
+ * compare-and-set) and writes JSON data only; the service tests run on a
+ * store that deep-freezes every record the service reads and checks every
+ * record it writes against its JSON round trip, so a flow that broke either
+ * fails them. Each call answers `undefined` (use `get` or `put` instead)
+ * while that method of the store is not the class's own: a subclass
+ * overriding it, a spy or a fault injected later is honoured; a Proxy or any
+ * other wrapper gets no access.
  */
-export function storedRecordReaderOf(users: unknown): ((userId: string) => VersionedRecord | null | undefined) | null {
+export function storedRecordAccessOf(users: unknown): {
+  read(userId: string): VersionedRecord | null | undefined;
+  write(userId: string, record: StoredMfaRecord, expectedVersion: number | null): boolean | undefined;
+} | null {
   if (!(users instanceof MemoryUserStore)) return null;
-  const read = storedReads.get(users);
-  if (read === undefined) return null;
-  return (userId) => (users.get === MemoryUserStore.prototype.get ? read(userId) : undefined);
+  if (!storedAccess.has(users)) return null;
+  return {
+    read: (userId) => (users.get === MemoryUserStore.prototype.get ? storedAccess.get(users)!.read(userId) : undefined),
+    write: (userId, record, expectedVersion) =>
+      users.put === MemoryUserStore.prototype.put ? storedAccess.get(users)!.write(userId, record, expectedVersion) : undefined,
+  };
+}
+
+/** Replace a store's {@link StoredRecordAccess} with a wrapper of it (tests: freeze what the service reads, check what it writes). */
+export function wrapStoredRecordAccess(users: MemoryUserStore, wrap: (access: StoredRecordAccess) => StoredRecordAccess): void {
+  const access = storedAccess.get(users);
+  if (access !== undefined) storedAccess.set(users, wrap(access));
 }
 
 const HASH = /^[0-9a-f]{64}$/;

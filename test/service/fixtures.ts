@@ -12,8 +12,10 @@ import type { MfaEvent, MfaEventType } from '../../src/service/events.ts';
 import { MfaService } from '../../src/service/mfa-service.ts';
 import type { MfaServiceOptions } from '../../src/service/options.ts';
 import type { Proof, VerifyLoginResult } from '../../src/service/results.ts';
-import { MemoryRecoveryCodeStore, MemoryUserStore, type MfaRecord, type RecoveryCodeStore, type StoredMfaRecord, type TotpFactorRecord } from '../../src/stores/index.ts';
-import { storedRecordReaderOf } from '../../src/stores/memory.ts';
+import { MemoryRecoveryCodeStore, MemoryUserStore, type MfaRecord, type RecoveryCodeStore, type TotpFactorRecord } from '../../src/stores/index.ts';
+import { isDeepStrictEqual } from 'node:util';
+import { copyJsonData, jsonCopy } from '../../src/stores/json-copy.ts';
+import { wrapStoredRecordAccess } from '../../src/stores/memory.ts';
 
 export const SECOND = 1000;
 export const MINUTE = 60 * SECOND;
@@ -111,16 +113,29 @@ export function deepFreeze(value: unknown): void {
 }
 
 /**
- * A MemoryUserStore whose stored records are deep-frozen once written. The
- * service reads the memory store's records without a copy and must never
- * change one: on this store (every Harness uses it) a write through a record
- * the service read throws, so any flow that mutated one fails its tests.
+ * A MemoryUserStore for the service tests (every Harness uses it). The
+ * service reads and writes the memory store's records without copies
+ * (storedRecordAccessOf): here every record it reads is deep-frozen, so a
+ * flow that changed one throws, and every record it writes must equal its
+ * JSON round trip (what `put` would have stored), so a flow that wrote
+ * anything else (an undefined field, -0, a Date) throws too.
  */
 export class FreezingMemoryUserStore extends MemoryUserStore {
-  override async put(userId: string, record: StoredMfaRecord, expectedVersion: number | null): Promise<boolean> {
-    const written = await super.put(userId, record, expectedVersion);
-    if (written) deepFreeze(storedRecordReaderOf(this)!(userId));
-    return written;
+  constructor() {
+    super();
+    wrapStoredRecordAccess(this, (access) => ({
+      read: (userId) => {
+        const entry = access.read(userId);
+        deepFreeze(entry);
+        return entry;
+      },
+      write: (userId, record, expectedVersion) => {
+        if (!isDeepStrictEqual(copyJsonData(record), jsonCopy(record))) {
+          throw new Error(`the service wrote a record that is not JSON data (fields: ${Object.keys(record).join(", ")})`);
+        }
+        return access.write(userId, record, expectedVersion);
+      },
+    }));
   }
 }
 

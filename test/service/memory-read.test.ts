@@ -8,7 +8,7 @@
  */
 import { describe, expect, it, vi } from 'vitest';
 import { MemoryRecoveryCodeStore, MemoryUserStore, MfaService } from '../../src/index.ts';
-import { storedRecordReaderOf } from '../../src/stores/memory.ts';
+import { storedRecordAccessOf } from '../../src/stores/memory.ts';
 import type { MfaRecord } from '../../src/stores/types.ts';
 import { FreezingMemoryUserStore, Harness, KEY_1, ok } from './fixtures.ts';
 
@@ -17,7 +17,7 @@ describe('the service reads the memory store without a copy', () => {
     const h = new Harness();
     expect(h.users).toBeInstanceOf(FreezingMemoryUserStore);
     const u = await h.enroll('alice');
-    const read = storedRecordReaderOf(h.users)!;
+    const read = (userId: string) => storedRecordAccessOf(h.users)!.read(userId);
     const stored = read('alice')!;
     const record = stored.record as MfaRecord;
     // Frozen by the test store: a write through it throws.
@@ -39,7 +39,7 @@ describe('the service reads the memory store without a copy', () => {
     const copy = (await users.get('alice'))!.record as MfaRecord;
     copy.failures = 7;
     expect(((await users.get('alice'))!.record as MfaRecord).failures).toBe(0);
-    expect(storedRecordReaderOf(users)!('alice')!.record).not.toBe(copy);
+    expect(storedRecordAccessOf(users)!.read('alice')!.record).not.toBe(copy);
   });
 
   it('a get replaced after the service was made (a spy, an injected fault) is what the service reads through', async () => {
@@ -61,14 +61,54 @@ describe('the service reads the memory store without a copy', () => {
       }
     }
     const users = new Logged();
-    expect(storedRecordReaderOf(users)!('nobody')).toBeUndefined();
+    expect(storedRecordAccessOf(users)!.read('nobody')).toBeUndefined();
     const mfa = new MfaService({ issuer: 'Example App', secretKey: KEY_1, users, recoveryCodes: new MemoryRecoveryCodeStore() });
     await mfa.status('alice');
     expect(reads).toEqual(['alice']);
   });
 
+  it('a put replaced later or overridden by a subclass is what the service writes through', async () => {
+    const h = new Harness();
+    await h.enroll('alice');
+    const spy = vi.spyOn(h.users, 'put').mockRejectedValueOnce(new Error('store down'));
+    await expect(h.mfa.lock('alice', { reason: 'support' })).rejects.toThrow('store down');
+    expect(spy).toHaveBeenCalledTimes(1);
+    spy.mockRestore();
+    expect((await h.mfa.status('alice')).state).toBe('enabled');
+
+    const writes: string[] = [];
+    class Logged extends MemoryUserStore {
+      override async put(...args: Parameters<MemoryUserStore['put']>) {
+        writes.push(args[0]);
+        return super.put(...args);
+      }
+    }
+    const users = new Logged();
+    expect(storedRecordAccessOf(users)!.write('nobody', {} as never, null)).toBeUndefined();
+    const mfa = new MfaService({ issuer: 'Example App', secretKey: KEY_1, users, recoveryCodes: new MemoryRecoveryCodeStore() });
+    ok(await mfa.beginEnrollment('alice', { accountName: 'alice@example.com' }));
+    expect(writes).toEqual(['alice']);
+  });
+
+  it('the service write stores a copy: the record object it passed is not what the store keeps', async () => {
+    const users = new MemoryUserStore();
+    const mfa = new MfaService({ issuer: 'Example App', secretKey: KEY_1, users, recoveryCodes: new MemoryRecoveryCodeStore() });
+    ok(await mfa.beginEnrollment('alice', { accountName: 'alice@example.com' }));
+    const access = storedRecordAccessOf(users)!;
+    const before = access.read('alice')!;
+    const mine = structuredClone(before.record) as MfaRecord;
+    expect(access.write('alice', mine, before.version)).toBe(true);
+    mine.failures = 5;
+    mine.spentChallenges.push({ id: 'x', expiresAt: 1 });
+    const after = access.read('alice')!.record as MfaRecord;
+    expect(after.failures).toBe(0);
+    expect(after.spentChallenges).toEqual([]);
+    // A stale version is refused, as put refuses it.
+    expect(access.write('alice', mine, before.version)).toBe(false);
+  });
+
   it('no other store gets the shortcut, a Proxy of a memory store neither', () => {
-    expect(storedRecordReaderOf({ get: async () => null, put: async () => true })).toBeNull();
-    expect(storedRecordReaderOf(new Proxy(new MemoryUserStore(), {}))).toBeNull();
+    expect(storedRecordAccessOf({ get: async () => null, put: async () => true })).toBeNull();
+    expect(storedRecordAccessOf(new Proxy(new MemoryUserStore(), {}))).toBeNull();
   });
 });

@@ -18,7 +18,8 @@ export function webauthnFactorsOf(record: MfaRecord): WebAuthnFactorRecord[] {
 }
 
 export function credentialRefs(record: MfaRecord): WebAuthnCredentialRef[] {
-  return webauthnFactorsOf(record).map((f) => ({ id: f.credentialId, transports: f.transports }));
+  // A copy: what a host receives never shares an object with the stored record.
+  return webauthnFactorsOf(record).map((f) => ({ id: f.credentialId, transports: [...f.transports] }));
 }
 
 /** The WebAuthn challenge for a twofold challenge id, under one MAC key. */
