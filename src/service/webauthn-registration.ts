@@ -133,7 +133,8 @@ export async function finishWebAuthnRegistration(
       credentialId: verified.credentialId,
       publicKey: verified.publicKey,
       signCount: verified.signCount,
-      transports: verified.transports,
+      // The record holds only objects the service made: never an array a plugin or a caller may still hold.
+      transports: [...verified.transports],
       backupEligible: verified.backupEligible,
       backedUp: verified.backedUp,
     }, now, set);

@@ -35,7 +35,7 @@ export class MemoryUserStore implements UserStore {
   constructor() {
     storedAccess.set(this, {
       read: (userId) => this.#records.get(userId) ?? null,
-      write: (userId, record, expectedVersion) => this.#write(userId, copyJsonData(record), expectedVersion),
+      write: (userId, record, expectedVersion) => this.#write(userId, record, expectedVersion),
     });
   }
 
@@ -85,8 +85,10 @@ export class MemoryUserStore implements UserStore {
 /**
  * How MfaService reads and writes its embedded store without the copies
  * `get` and `put` make for other callers: `read` gives the stored record
- * itself, `write` stores a plain copy of a record the service built (no
- * JSON checks: the service writes JSON data only).
+ * itself, `write` keeps the record the service built as it is (versions
+ * share what did not change). The service writes JSON data only, made of
+ * objects it built or read from this store, and never changes a record it
+ * read or wrote.
  */
 export interface StoredRecordAccess {
   read(userId: string): VersionedRecord | null;
@@ -100,10 +102,12 @@ const storedAccess = new WeakMap<MemoryUserStore, StoredRecordAccess>();
  * The service's access to `users`' stored records when `users` is a
  * MemoryUserStore; else null. For MfaService only, which never mutates a
  * record it reads or has written (every change is a new object, written by
- * compare-and-set) and writes JSON data only; the service tests run on a
- * store that deep-freezes every record the service reads and checks every
- * record it writes against its JSON round trip, so a flow that broke either
- * fails them. Each call answers `undefined` (use `get` or `put` instead)
+ * compare-and-set), writes JSON data only, and never puts an object a
+ * caller gave it into a record, nor hands out one of a record's: the
+ * service tests run on a store that deep-freezes every record the service
+ * reads or writes and checks every record it writes against its JSON round
+ * trip, and test/service/no-shared-objects.test.ts checks what goes in and
+ * out of every public method, so a flow that broke any of it fails them. Each call answers `undefined` (use `get` or `put` instead)
  * while that method of the store is not the class's own: a subclass
  * overriding it, a spy or a fault injected later is honoured; a Proxy or any
  * other wrapper gets no access.

@@ -115,10 +115,10 @@ export function deepFreeze(value: unknown): void {
 /**
  * A MemoryUserStore for the service tests (every Harness uses it). The
  * service reads and writes the memory store's records without copies
- * (storedRecordAccessOf): here every record it reads is deep-frozen, so a
- * flow that changed one throws, and every record it writes must equal its
- * JSON round trip (what `put` would have stored), so a flow that wrote
- * anything else (an undefined field, -0, a Date) throws too.
+ * (storedRecordAccessOf): here every record it reads or writes is
+ * deep-frozen, so a flow that changed one throws, and every record it writes
+ * must equal its JSON round trip (what `put` would have stored), so a flow
+ * that wrote anything else (an undefined field, -0, a Date) throws too.
  */
 export class FreezingMemoryUserStore extends MemoryUserStore {
   constructor() {
@@ -133,7 +133,10 @@ export class FreezingMemoryUserStore extends MemoryUserStore {
         if (!isDeepStrictEqual(copyJsonData(record), jsonCopy(record))) {
           throw new Error(`the service wrote a record that is not JSON data (fields: ${Object.keys(record).join(", ")})`);
         }
-        return access.write(userId, record, expectedVersion);
+        const written = access.write(userId, record, expectedVersion);
+        // Kept as it is: the service must never change it afterwards either.
+        if (written) deepFreeze(record);
+        return written;
       },
     }));
   }

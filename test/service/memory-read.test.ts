@@ -1,10 +1,10 @@
 /**
- * MfaService reads its embedded MemoryUserStore without a copy: the stored
- * record itself (issue 13). The service never changes a record it reads
- * (every Harness runs on FreezingMemoryUserStore, whose stored records are
- * deep-frozen, so a flow that did would fail); callers of `get` still get
- * their own mutable copies; a store whose `get` is replaced or overridden is
- * read through that `get`.
+ * MfaService reads and writes its embedded MemoryUserStore without copies:
+ * the stored record itself (issue 13). The service never changes a record it
+ * read or wrote (every Harness runs on FreezingMemoryUserStore, which
+ * deep-freezes them, so a flow that did would fail); callers of `get` still
+ * get their own mutable copies; a store whose `get` or `put` is replaced or
+ * overridden is used through it.
  */
 import { describe, expect, it, vi } from 'vitest';
 import { MemoryRecoveryCodeStore, MemoryUserStore, MfaService } from '../../src/index.ts';
@@ -90,21 +90,21 @@ describe('the service reads the memory store without a copy', () => {
     expect(writes).toEqual(['alice']);
   });
 
-  it('the service write stores a copy: the record object it passed is not what the store keeps', async () => {
+  it('the service write keeps the record it built as it is (a compare-and-set like put); get copies it', async () => {
     const users = new MemoryUserStore();
     const mfa = new MfaService({ issuer: 'Example App', secretKey: KEY_1, users, recoveryCodes: new MemoryRecoveryCodeStore() });
     ok(await mfa.beginEnrollment('alice', { accountName: 'alice@example.com' }));
     const access = storedRecordAccessOf(users)!;
     const before = access.read('alice')!;
-    const mine = structuredClone(before.record) as MfaRecord;
-    expect(access.write('alice', mine, before.version)).toBe(true);
-    mine.failures = 5;
-    mine.spentChallenges.push({ id: 'x', expiresAt: 1 });
-    const after = access.read('alice')!.record as MfaRecord;
-    expect(after.failures).toBe(0);
-    expect(after.spentChallenges).toEqual([]);
+    const next = { ...(before.record as MfaRecord), failures: 1 };
+    expect(access.write('alice', next, before.version)).toBe(true);
+    expect(access.read('alice')!.record).toBe(next);
+    const copy = (await users.get('alice'))!;
+    expect(copy).toEqual({ record: next, version: before.version + 1 });
+    expect(copy.record).not.toBe(next);
     // A stale version is refused, as put refuses it.
-    expect(access.write('alice', mine, before.version)).toBe(false);
+    expect(access.write('alice', { ...next, failures: 2 }, before.version)).toBe(false);
+    expect((access.read('alice')!.record as MfaRecord).failures).toBe(1);
   });
 
   it('no other store gets the shortcut, a Proxy of a memory store neither', () => {

@@ -3,9 +3,10 @@
  * so nothing it hands out may share an object with a stored record: a host
  * that changed a returned array (say, the transports in WebAuthn request
  * options) would otherwise change stored state behind the compare-and-set.
- * Every public method is called through a wrapper that walks its result and
- * every event emitted, and fails on any object that is part of a stored
- * record.
+ * Nor may a record keep an object a caller passed in, which the caller could
+ * change later. Every public method is called through a wrapper that walks
+ * its arguments, its result and every event emitted, and fails on any object
+ * that is part of a stored record.
  */
 import { describe, expect, it } from 'vitest';
 import type { MfaService } from '../../src/service/mfa-service.ts';
@@ -44,6 +45,8 @@ describe('nothing the service returns shares an object with a stored record', ()
           const result = await (value as (...a: unknown[]) => Promise<unknown>).apply(target, args);
           check(String(name), result);
           check(`events of ${String(name)}`, h.events.slice(from));
+          // Nor does a record keep an object the caller passed in (arguments, WebAuthn responses, options).
+          check(`arguments of ${String(name)}`, args);
           return result;
         };
       },
