@@ -6,7 +6,7 @@ import type { StoredMfaRecord, RecoveryCodeStore, UserScanPage, UserStore, Versi
 /**
  * In-process {@link UserStore}: the embedded default for one app server and
  * for tests. `put` keeps a private deep copy of the record that is exactly
- * what a JSON round trip gives (see {@link jsonCopy}), and `get` hands out a
+ * what a JSON round trip gives, and `get` hands out a
  * fresh deep copy of it each time, so callers can never mutate stored state
  * through an object they passed or got back, and every record it accepts is
  * one a database adapter (which stores the JSON text) can store too. Atomic
