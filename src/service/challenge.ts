@@ -1,5 +1,5 @@
 import { hmacSha256Into, type HmacKey } from '../seal.ts';
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { MAX_USER_ID_BYTES } from './context.ts';
 
 /**
@@ -34,14 +34,13 @@ export interface ChallengeClaims {
 const MAX_CHALLENGE_LENGTH = Math.ceil((MAX_USER_ID_BYTES * 4) / 3) + 128;
 const PREFIX: Record<ChallengePurpose, string> = { login: 'c1', step_up: 's1' };
 
-function mac(key: HmacKey, payload: string): Buffer {
-  return createHmac('sha256', key).update(payload).digest();
-}
-
 export function signChallenge(key: HmacKey, claims: Omit<ChallengeClaims, 'id'>, purpose: ChallengePurpose = 'login'): { challenge: string; id: string } {
   const id = randomBytes(16).toString('base64url');
   const payload = `${PREFIX[purpose]}.${Buffer.from(claims.userId, 'utf8').toString('base64url')}.${claims.expiresAt}.${claims.epoch}.${id}`;
-  return { challenge: `${payload}.${mac(key, payload).toString('base64url')}`, id };
+  // The same MAC openChallenge checks: over the payload's bytes (ASCII, so latin1 is its UTF-8).
+  const signature = Buffer.alloc(SIGNATURE_BYTES);
+  hmacSha256Into(key, Buffer.from(payload, 'latin1'), signature);
+  return { challenge: `${payload}.${signature.toString('base64url')}`, id };
 }
 
 /** Characters of the random id and of the signature: 16 and 32 bytes in unpadded base64url. */
