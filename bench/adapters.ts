@@ -37,6 +37,21 @@ interface Engine {
   close(): Promise<void>;
 }
 
+/**
+ * What a login cannot do without, through `pg`: read a user's record by
+ * primary key, then compare-and-set it (the same text back). Each call takes
+ * the next of `userIds`.
+ */
+export function rawPgLogin(pool: pg.Pool, table: string, userIds: readonly string[]): () => Promise<void> {
+  let next = 0;
+  return async () => {
+    const key = userKey(userIds[next++ % userIds.length]!);
+    const { rows } = await pool.query(`SELECT record, version FROM ${table} WHERE user_key = $1`, [key]);
+    const row = rows[0] as { record: string; version: string };
+    await pool.query(`UPDATE ${table} SET record = $2, version = version + 1 WHERE user_key = $1 AND version = $3 RETURNING 1`, [key, row.record, row.version]);
+  };
+}
+
 async function memory(): Promise<Engine> {
   return { name: 'memory', concurrencies: [1, 16], stores: { users: new MemoryUserStore(), recoveryCodes: new MemoryRecoveryCodeStore() }, close: async () => {} };
 }
@@ -49,16 +64,8 @@ async function postgres(): Promise<Engine> {
   return {
     name: 'postgres',
     concurrencies: [1, 16],
-    // What a login cannot do without: read the record by primary key, then compare-and-set it, through pg.
-    raw: async (userIds, concurrency) => {
-      let next = 0;
-      return measureConcurrent(`raw pg: SELECT record + CAS UPDATE by key, concurrency ${concurrency}`, async () => {
-        const key = userKey(userIds[next++ % userIds.length]!);
-        const { rows } = await pool.query(`SELECT record, version FROM ${table} WHERE user_key = $1`, [key]);
-        const row = rows[0] as { record: string; version: string };
-        await pool.query(`UPDATE ${table} SET record = $2, version = version + 1 WHERE user_key = $1 AND version = $3 RETURNING 1`, [key, row.record, row.version]);
-      }, concurrency, { rounds: 5 });
-    },
+    raw: async (userIds, concurrency) =>
+      measureConcurrent(`raw pg: SELECT record + CAS UPDATE by key, concurrency ${concurrency}`, rawPgLogin(pool, table, userIds), concurrency, { rounds: 5 }),
     stores: { users: new PostgresUserStore(pool, { schema }), recoveryCodes: new PostgresRecoveryCodeStore(pool, { schema }) },
     close: async () => {
       await pool.query(`DROP SCHEMA ${schema} CASCADE`);

@@ -16,16 +16,13 @@
 import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
 import pg from 'pg';
-import { userKey } from '../src/stores/user-key.ts';
-import { generateTotp } from '../src/index.ts';
+import { rawPgLogin } from './adapters.ts';
 import { measureConcurrent, printTable, type Result } from './harness.ts';
-import { measureRaw, measureVerifyLogin, type Fleet } from './service.ts';
+import { enrollFleet, measureRaw, measureVerifyLogin, type Fleet } from './service.ts';
 
 const BEFORE = process.env.BENCH_BEFORE;
 const USERS = Number(process.env.BENCH_ADAPTER_USERS ?? 2000);
 const POSTGRES_URL = process.env.TWOFOLD_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-const SECRET_KEY = new Uint8Array(32).fill(9);
-const START = 1_764_000_015_000;
 
 /** What the benchmark needs of a tree: the service, the memory stores and the PostgreSQL adapter. */
 interface Tree {
@@ -43,27 +40,8 @@ async function load(label: string, root: string): Promise<Tree> {
 }
 
 /** Enroll `count` users through a tree's public API (begin, confirm, reveal). */
-async function enroll(tree: Tree, count: number, stores: { users: unknown; recoveryCodes: unknown }): Promise<Fleet> {
-  const clock = { now: START };
-  const mfa = new tree.index.MfaService({
-    issuer: 'Bench',
-    secretKey: SECRET_KEY,
-    users: stores.users as never,
-    recoveryCodes: stores.recoveryCodes as never,
-    now: () => clock.now,
-  });
-  const users: Fleet['users'] = [];
-  for (let i = 0; i < count; i++) {
-    const id = `${tree.label}-${i}`;
-    const begun = await mfa.beginEnrollment(id, { accountName: `${id}@example.com` });
-    if (!begun.ok) throw new Error(`enrollment failed: ${begun.reason}`);
-    const confirmed = await mfa.confirmEnrollment(id, generateTotp(begun.secret, { now: clock.now }));
-    if (!confirmed.ok) throw new Error(`confirm failed: ${confirmed.reason}`);
-    const revealed = await mfa.revealRecoveryCodes(id);
-    if (!revealed.ok) throw new Error(`reveal failed: ${revealed.reason}`);
-    users.push({ id, secret: begun.secret });
-  }
-  return { mfa: mfa as unknown as Fleet['mfa'], clock, users };
+function enroll(tree: Tree, count: number, stores: { users: unknown; recoveryCodes: unknown }): Promise<Fleet> {
+  return enrollFleet(count, stores as never, tree.label, tree.index.MfaService as never);
 }
 
 function medianOf(results: Result[], name: string): Result {
@@ -121,13 +99,7 @@ async function main(): Promise<void> {
     const ids = fleets[1]!.users.map((u) => u.id);
     const rows: Array<{ result: Result; baseline?: Result; target?: string }> = [];
     for (const concurrency of [1, 16]) {
-      let next = 0;
-      const rawLoop = async () => {
-        const key = userKey(ids[next++ % ids.length]!);
-        const { rows: found } = await pool.query(`SELECT record, version FROM ${table} WHERE user_key = $1`, [key]);
-        const row = found[0] as { record: string; version: string };
-        await pool.query(`UPDATE ${table} SET record = $2, version = version + 1 WHERE user_key = $1 AND version = $3 RETURNING 1`, [key, row.record, row.version]);
-      };
+      const rawLoop = rawPgLogin(pool, table, ids);
       const [raw, b, a] = await alternate([
         [`raw pg: SELECT record + CAS UPDATE by key, concurrency ${concurrency}`, () => measureConcurrent('raw', rawLoop, concurrency, { rounds: 5 })],
         [`verifyLogin postgres before, concurrency ${concurrency}`, () => measureVerifyLogin('before', fleets[0]!, concurrency, 5)],

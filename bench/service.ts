@@ -16,10 +16,19 @@ export interface Fleet {
   users: Array<{ id: string; secret: string }>;
 }
 
-/** Enroll `count` users through the public API, on the given stores. */
-export async function enrollFleet(count: number, stores?: Pick<MfaServiceOptions, 'users' | 'recoveryCodes'>, prefix = 'user'): Promise<Fleet> {
+/**
+ * Enroll `count` users through the public API, on the given stores.
+ * `Service`: the MfaService class to use (bench/before-after.ts passes an
+ * earlier checkout's).
+ */
+export async function enrollFleet(
+  count: number,
+  stores?: Pick<MfaServiceOptions, 'users' | 'recoveryCodes'>,
+  prefix = 'user',
+  Service: typeof MfaService = MfaService,
+): Promise<Fleet> {
   const clock = { now: START };
-  const mfa = new MfaService({
+  const mfa = new Service({
     issuer: 'Bench',
     secretKey: SECRET_KEY,
     users: stores?.users ?? new MemoryUserStore(),
