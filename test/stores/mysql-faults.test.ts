@@ -339,8 +339,7 @@ describe.skipIf(skip)('MySQL (MariaDB): connection faults', () => {
     const { userId, secret } = await enroll(mfa);
     const before = await users.get(userId);
     const code = codeAt(secret, now);
-    const pending = challenge(mfa, userId).then((c) => mfa.verifyLogin(c, { totp: code }));
-    expectKilled(await interrupted('users', userId, () => pending));
+    expectKilled(await interrupted('users', userId, () => challenge(mfa, userId).then((c) => mfa.verifyLogin(c, { totp: code }))));
     expect(await users.get(userId)).toEqual(before);
     expect(await mfa.verifyLogin(await challenge(mfa, userId), { totp: code })).toMatchObject({ ok: true, method: 'totp' });
   });
@@ -349,8 +348,7 @@ describe.skipIf(skip)('MySQL (MariaDB): connection faults', () => {
     const mfa = service();
     const { userId, codes: plain } = await enroll(mfa);
     const before = await users.get(userId);
-    const pending = challenge(mfa, userId).then((c) => mfa.verifyLogin(c, { recoveryCode: plain[0]! }));
-    expectKilled(await interrupted('users', userId, () => pending));
+    expectKilled(await interrupted('users', userId, () => challenge(mfa, userId).then((c) => mfa.verifyLogin(c, { recoveryCode: plain[0]! }))));
     expect(await users.get(userId)).toEqual(before);
     expect(await codes.countUnused(userId)).toBe(plain.length);
     expect(await mfa.status(userId)).toMatchObject({ state: 'enabled', recoveryCodesRemaining: plain.length });

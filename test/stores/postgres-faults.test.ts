@@ -196,8 +196,7 @@ describe.skipIf(skip)('PostgreSQL: connection faults', () => {
     const { userId, secret } = await enroll(mfa);
     const before = await users.get(userId);
     const code = codeAt(secret, now);
-    const pending = challenge(mfa, userId).then((c) => mfa.verifyLogin(c, { totp: code }));
-    const error = await interrupted('twofold_users', userId, () => pending);
+    const error = await interrupted('twofold_users', userId, () => challenge(mfa, userId).then((c) => mfa.verifyLogin(c, { totp: code })));
     expect(error.message).toMatch(TERMINATED);
     expect(await users.get(userId)).toEqual(before);
     expect(await mfa.verifyLogin(await challenge(mfa, userId), { totp: code })).toMatchObject({ ok: true, method: 'totp' });
@@ -207,8 +206,7 @@ describe.skipIf(skip)('PostgreSQL: connection faults', () => {
     const mfa = service();
     const { userId, codes: plain } = await enroll(mfa);
     const before = await users.get(userId);
-    const pending = challenge(mfa, userId).then((c) => mfa.verifyLogin(c, { recoveryCode: plain[0]! }));
-    const error = await interrupted('twofold_users', userId, () => pending);
+    const error = await interrupted('twofold_users', userId, () => challenge(mfa, userId).then((c) => mfa.verifyLogin(c, { recoveryCode: plain[0]! })));
     expect(error.message).toMatch(TERMINATED);
     expect(await users.get(userId)).toEqual(before);
     expect(await codes.countUnused(userId)).toBe(plain.length);
