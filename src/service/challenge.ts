@@ -147,10 +147,10 @@ export function openChallenge(keys: readonly HmacKey[], challenge: unknown, purp
   const idEnd = epochEnd + 1 + ID_LENGTH;
   if (challenge.length !== idEnd + 1 + SIGNATURE_LENGTH || challenge.charCodeAt(idEnd) !== DOT) return null;
   if (!isB64url(challenge, epochEnd + 1, idEnd) || !isB64url(challenge, userStart, userEnd)) return null;
+  // Every character of the payload is checked above: ASCII, so its UTF-8 is one byte a character.
+  const payload = idEnd <= PAYLOAD_SCRATCH_BYTES ? payloadScratch.subarray(0, idEnd) : Buffer.alloc(idEnd);
   try {
     if (!decodeSignature(challenge, idEnd + 1, givenMac)) return null;
-    // Every character of the payload was checked above: ASCII, so its UTF-8 is one byte a character.
-    const payload = idEnd <= PAYLOAD_SCRATCH_BYTES ? payloadScratch.subarray(0, idEnd) : Buffer.alloc(idEnd);
     payload.write(challenge, 0, idEnd, 'latin1');
     let valid = false;
     for (const key of keys) {
@@ -168,6 +168,8 @@ export function openChallenge(keys: readonly HmacKey[], challenge: unknown, purp
     userId,
     expiresAt: Number(challenge.slice(userEnd + 1, expiresEnd)),
     epoch: Number(challenge.slice(expiresEnd + 1, epochEnd)),
-    id: challenge.slice(epochEnd + 1, idEnd),
+    // A string of its own, not a slice of the challenge: the record keeps it
+    // (no challenge text kept with it), and it is compared with every spent id.
+    id: payload.toString('latin1', epochEnd + 1, idEnd),
   };
 }
