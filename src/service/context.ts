@@ -96,6 +96,14 @@ export class ServiceContext {
     return plugin;
   }
 
+  /** `read` without a promise, for the embedded memory store's own records; undefined for any other store. */
+  readStored(userId: string): { record: MfaRecord; version: number } | null | undefined {
+    const stored = this.#stored?.read(userId);
+    if (stored === undefined) return undefined;
+    if (stored === null) return null;
+    return { record: upgradeRecord(stored.record), version: stored.version };
+  }
+
   /** The user's record in the current layout (a 0.1.0 record is upgraded; it is written back on the next change). */
   async read(userId: string): Promise<{ record: MfaRecord; version: number } | null> {
     const stored = this.#stored?.read(userId);
@@ -124,7 +132,8 @@ export class ServiceContext {
         await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(attempt, 20)));
       }
       const now = this.now();
-      const current = attempt === 0 && first !== undefined ? first : await this.read(userId);
+      let current = attempt === 0 && first !== undefined ? first : this.readStored(userId);
+      if (current === undefined) current = await this.read(userId);
       const decision = await decide(current?.record ?? blankRecord(), now);
       if (decision.write !== null) {
         const expected = current?.version ?? null;
@@ -137,7 +146,7 @@ export class ServiceContext {
           await afterCommit().catch((error: unknown) => warn('store', 'a store call after a committed change failed', error));
         }
       }
-      await this.emit(decision.events);
+      if (decision.events !== undefined && decision.events.length > 0 && this.#onEvent) await this.emit(decision.events);
       return decision.result;
     }
     throw new MfaError('store_conflict', `gave up after ${MAX_ATTEMPTS} compare-and-set conflicts on one user record`);
