@@ -18,6 +18,7 @@ import type { HmacKey } from '../seal.ts';
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { lengthPrefixed } from '../length-prefixed.ts';
 import type { DeviceRecord, MfaRecord } from '../stores/types.ts';
+import { withChanges } from './record.ts';
 import { assertUserId, type ServiceContext } from './context.ts';
 import type { DeviceForgottenCause, MfaEvent } from './events.ts';
 import { checkLabel } from './factors/factor.ts';
@@ -100,12 +101,11 @@ export function checkDeviceToken(ctx: ServiceContext, userId: string, record: Mf
 
 /** The record after `device`'s token was accepted: rotated (the old one is dead) and its use noted. */
 export function rotateDevice(record: MfaRecord, device: DeviceRecord, newHash: string, now: number): MfaRecord {
-  return {
-    ...record,
+  return withChanges(record, {
     devices: record.devices.map((d) =>
       d.id === device.id ? { ...d, tokenHash: newHash, rotatedAt: now, lastUsedAt: now } : d,
     ),
-  };
+  });
 }
 
 /** The record with a new remembered device (past `maxDevices`, the oldest are forgotten), and its events. */
@@ -128,7 +128,7 @@ export function rememberDevice(
     events.push({ type: 'device.forgotten', userId, at: now, deviceId: oldest!.id, cause: 'evicted' });
     devices = rest;
   }
-  return { record: { ...record, devices }, expiresAt };
+  return { record: withChanges(record, { devices }), expiresAt };
 }
 
 /**
@@ -166,7 +166,7 @@ export async function forgetDevice(ctx: ServiceContext, userId: string, deviceId
     const device = typeof deviceId === 'string' ? record.devices.find((d) => d.id === deviceId && d.expiresAt > now) : undefined;
     if (device === undefined) return { write: null, result: { ok: false, reason: 'not_found' } };
     return {
-      write: { ...record, devices: record.devices.filter((d) => d.id !== device.id) },
+      write: withChanges(record, { devices: record.devices.filter((d) => d.id !== device.id) }),
       result: { ok: true },
       events: [{ type: 'device.forgotten', userId, at: now, deviceId: device.id, cause: 'manual' }],
     };
@@ -179,6 +179,6 @@ export async function forgetDevices(ctx: ServiceContext, userId: string): Promis
   return ctx.update<ForgetDevicesResult>(userId, (record, now) => {
     const count = record.devices.filter((d) => d.expiresAt > now).length;
     if (record.devices.length === 0) return { write: null, result: { ok: true, count: 0 } };
-    return { write: { ...record, devices: [] }, result: { ok: true, count }, events: forgetAllEvents(record, userId, now, 'manual') };
+    return { write: withChanges(record, { devices: [] }), result: { ok: true, count }, events: forgetAllEvents(record, userId, now, 'manual') };
   });
 }

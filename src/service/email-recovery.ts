@@ -13,7 +13,7 @@ import { forgetAllEvents } from './devices.ts';
 import type { MfaEvent } from './events.ts';
 import type { MfaRecord } from '../stores/types.ts';
 import { activeLock, lockedResult } from './lock.ts';
-import { clearLock, isEnabled, resetFactors } from './record.ts';
+import { clearLock, isEnabled, resetFactors, withChanges } from './record.ts';
 import type { CancelEmailRecoveryResult, CompleteEmailRecoveryResult, RequestEmailRecoveryResult } from './results.ts';
 
 const EMAIL_TOKEN = /^[A-Za-z0-9_-]{43}$/;
@@ -61,7 +61,7 @@ export async function requestEmailRecovery(ctx: ServiceContext, userId: string):
     }
     events.push({ type: 'email_recovery.requested', userId, at: now, notBefore, expiresAt });
     return {
-      write: { ...record, emailRecovery: { tokenHash: hash, requestedAt: now, notBefore, expiresAt, status: 'pending' } },
+      write: withChanges(record, { emailRecovery: { tokenHash: hash, requestedAt: now, notBefore, expiresAt, status: 'pending' } }),
       result: { ok: true, token, notBefore, expiresAt },
       events,
     };
@@ -101,7 +101,7 @@ export async function cancelEmailRecovery(ctx: ServiceContext, userId: string): 
     const pending = record.emailRecovery;
     if (pending?.status !== 'pending' || pending.expiresAt <= now) return { write: null, result: { ok: false, reason: 'not_requested' } };
     return {
-      write: { ...record, emailRecovery: { ...pending, status: 'cancelled' } },
+      write: withChanges(record, { emailRecovery: { ...pending, status: 'cancelled' } }),
       result: { ok: true },
       events: [{ type: 'email_recovery.cancelled', userId, at: now, cause: 'manual' }],
     };

@@ -14,7 +14,7 @@ import { checkLabel } from './factors/factor.ts';
 import { isTotpCode, matchTotpStep, newTotpSecret, totpFactorOf } from './factors/totp.ts';
 import { moveToCurrentKey, underDroppedKey } from './key-rotation.ts';
 import { activeLock, lockedResult } from './lock.ts';
-import { DEFAULT_TOTP_LABEL, newFactorId } from './record.ts';
+import { DEFAULT_TOTP_LABEL, newFactorId, withChanges } from './record.ts';
 import { newCodeSet } from './recovery-code-set.ts';
 import type { BeginEnrollmentResult, BeginEnrollmentSuccess, ConfirmEnrollmentResult, Proof } from './results.ts';
 import { encodeBase32 } from '../otp/base32.ts';
@@ -61,11 +61,10 @@ export async function beginEnrollment(ctx: ServiceContext, userId: string, optio
     }
     const expiresAt = now + o.enrollmentTtlMs;
     return {
-      write: {
-        ...record,
+      write: withChanges(record, {
         pendingTotp: { secret: sealed, expiresAt, algorithm: o.algorithm, digits: o.digits, period: o.period, label, factorEpoch: record.factorEpoch },
         accountName: given.accountName as string,
-      },
+      }),
       result: { ok: true, secret, uri, qrDataUrl: await (qrDataUrl ??= renderQr(uri, { format: 'dataUrl' })), expiresAt },
       events: [{ type: 'enrollment.started', userId, at: now, expiresAt }],
     };
@@ -118,7 +117,7 @@ export async function confirmEnrollment(ctx: ServiceContext, userId: string, cod
     if (!isTotpCode(code, pending.digits)) return { write: null, result: { ok: false, reason: 'malformed' } };
     const step = matchTotpStep(ctx, userId, pending.secret, pending, code, now);
     if (step === null) return { write: null, result: { ok: false, reason: 'invalid_code' } };
-    const added = addFactor(ctx, userId, { ...record, pendingTotp: null }, {
+    const added = addFactor(ctx, userId, withChanges(record, { pendingTotp: null }), {
       id: factorId,
       kind: 'totp',
       label: pending.label ?? DEFAULT_TOTP_LABEL,

@@ -12,7 +12,7 @@ import type { MfaEvent } from './events.ts';
 import { checkLabel, describeFactor } from './factors/factor.ts';
 import { activeLock, lockedResult } from './lock.ts';
 import { withProof } from './proof.ts';
-import { clearLock, isEnabled, resetFactors } from './record.ts';
+import { clearLock, isEnabled, resetFactors, withChanges } from './record.ts';
 import { hashCodes, installCodeSet, type NewCodeSet } from './recovery-code-set.ts';
 import type { LockedFailure, ListFactorsResult, Proof, ProofFailureResult, RemoveFactorResult, RenameFactorResult } from './results.ts';
 
@@ -31,19 +31,18 @@ export interface FactorAdded {
  */
 export function addFactor(ctx: ServiceContext, userId: string, record: MfaRecord, factor: FactorRecord, now: number, set: NewCodeSet): FactorAdded {
   const events: MfaEvent[] = [];
-  let write: MfaRecord = { ...record, factors: [...record.factors, factor], factorEpoch: record.factorEpoch + 1 };
+  let write: MfaRecord = withChanges(record, { factors: [...record.factors, factor], factorEpoch: record.factorEpoch + 1 });
   let codes: FactorAdded['codes'] = null;
   if (!isEnabled(record)) {
     const generation = record.recoveryCodeGeneration + 1;
     codes = { hashes: hashCodes(ctx, userId, set.setId, set.codes), generation };
-    write = {
-      ...clearLock(write),
+    write = withChanges(clearLock(write), {
       enabledAt: now,
       ...installCodeSet(ctx, userId, set, generation, now),
       challengeEpoch: record.challengeEpoch + 1,
       spentChallenges: [],
       emailRecovery: null,
-    };
+    });
     events.push({ type: 'mfa.enabled', userId, at: now });
   }
   events.push({ type: 'factor.added', userId, at: now, factorId: factor.id, kind: factor.kind });
@@ -103,7 +102,7 @@ export async function renameFactor(ctx: ServiceContext, userId: string, factorId
     const factor = typeof factorId === 'string' ? record.factors.find((f) => f.id === factorId) : undefined;
     if (factor === undefined) return { write: null, result: { ok: false, reason: 'not_found' } };
     if (factor.label === name) return { write: null, result: { ok: true } };
-    return { write: { ...record, factors: record.factors.map((f) => (f.id === factorId ? { ...f, label: name } : f)) }, result: { ok: true } };
+    return { write: withChanges(record, { factors: record.factors.map((f) => (f.id === factorId ? { ...f, label: name } : f)) }), result: { ok: true } };
   });
 }
 
@@ -133,7 +132,7 @@ export async function removeFactor(ctx: ServiceContext, userId: string, factorId
       // A browser remembered while the removed factor was there may have been remembered through it.
       events.push(...forgetAllEvents(record, userId, now, 'factor_removed'));
       return {
-        write: { ...record, factors: record.factors.filter((f) => f.id !== factor.id), factorEpoch: record.factorEpoch + 1, devices: [] },
+        write: withChanges(record, { factors: record.factors.filter((f) => f.id !== factor.id), factorEpoch: record.factorEpoch + 1, devices: [] }),
         result: { ok: true, state: 'enabled', method },
         events,
       };

@@ -12,7 +12,7 @@
 import type { KeyRing } from '../seal.ts';
 import type { MfaRecord } from '../stores/types.ts';
 import { assertUserId, SEAL_CODES, SEAL_TOTP, type ServiceContext } from './context.ts';
-import { isEnabled } from './record.ts';
+import { isEnabled, withChanges } from './record.ts';
 import { installCodeSet, newCodeSet } from './recovery-code-set.ts';
 import type { RekeyNeed, RekeyResult } from './results.ts';
 
@@ -71,28 +71,27 @@ export function moveToCurrentKey(ctx: ServiceContext, userId: string, record: Mf
   let next = record;
   let resealed = 0;
   if (record.factors.some((f) => f.kind === 'totp' && stale(f.secret))) {
-    next = {
-      ...next,
+    next = withChanges(next, {
       factors: next.factors.map((f) => {
         if (f.kind !== 'totp' || !stale(f.secret)) return f;
         resealed++;
         return { ...f, secret: reseal(f.secret, SEAL_TOTP) };
       }),
-    };
+    });
   }
   const pending = record.pendingTotp;
   if (pending !== null && underDroppedKey(ctx, pending.secret)) {
-    next = { ...next, pendingTotp: null };
+    next = withChanges(next, { pendingTotp: null });
   } else if (pending !== null && stale(pending.secret)) {
-    next = { ...next, pendingTotp: { ...pending, secret: reseal(pending.secret, SEAL_TOTP) } };
+    next = withChanges(next, { pendingTotp: { ...pending, secret: reseal(pending.secret, SEAL_TOTP) } });
     resealed++;
   }
   const unrevealed = record.unrevealedCodes;
   if (unrevealed !== null && underDroppedKey(ctx, unrevealed)) {
-    next = { ...next, ...installCodeSet(ctx, userId, newCodeSet(ctx), record.recoveryCodeGeneration + 1, now) };
+    next = withChanges(next, installCodeSet(ctx, userId, newCodeSet(ctx), record.recoveryCodeGeneration + 1, now));
     resealed++;
   } else if (unrevealed !== null && stale(unrevealed)) {
-    next = { ...next, unrevealedCodes: ring.seal(ring.openText(unrevealed, userId, SEAL_CODES), userId, SEAL_CODES) };
+    next = withChanges(next, { unrevealedCodes: ring.seal(ring.openText(unrevealed, userId, SEAL_CODES), userId, SEAL_CODES) });
     resealed++;
   }
   return { record: next, resealed };
@@ -159,7 +158,7 @@ export async function rekey(ctx: ServiceContext, userId: string): Promise<RekeyR
     const moved = moveToCurrentKey(ctx, userId, record, now);
     let next = moved.record;
     const learned = next.recoveryCodeKeyIds === undefined;
-    if (learned) next = { ...next, recoveryCodeKeyIds: [...codeHashKeyIds(ctx, next)] };
+    if (learned) next = withChanges(next, { recoveryCodeKeyIds: [...codeHashKeyIds(ctx, next)] });
     // Unused codes matter only for a revealed set whose hashes are under another key.
     const revealedElsewhere = isEnabled(next) && next.unrevealedCodes === null && codeHashKeyIds(ctx, next).some((id) => id !== ctx.ring.currentKeyId);
     const remaining = revealedElsewhere ? await ctx.codes.countUnused(userId) : 0;

@@ -9,7 +9,7 @@ import type { MfaRecord } from '../stores/types.ts';
 import { assertUserId, type Decision, type ServiceContext } from './context.ts';
 import type { MfaEvent, ProofContext } from './events.ts';
 import type { ResolvedOptions } from './options.ts';
-import { clearLock } from './record.ts';
+import { clearLock, withChanges } from './record.ts';
 import type { LockCause, LockedFailure, LockResult, ProofFailureResult, ProofMethod, UnlockResult } from './results.ts';
 
 /** An active lock: when codes may be tried again (null: only `unlock` ends it) and what caused it. */
@@ -46,7 +46,7 @@ function cancelRecoveryOnLock(record: MfaRecord, userId: string, now: number, ev
   const pending = record.emailRecovery;
   if (pending?.status !== 'pending' || pending.expiresAt <= now) return record;
   events.push({ type: 'email_recovery.cancelled', userId, at: now, cause: 'account_locked' });
-  return { ...record, emailRecovery: { ...pending, status: 'cancelled' } };
+  return withChanges(record, { emailRecovery: { ...pending, status: 'cancelled' } });
 }
 
 /**
@@ -56,11 +56,10 @@ function cancelRecoveryOnLock(record: MfaRecord, userId: string, now: number, ev
  * cancelRecoveryOnLock).
  */
 function locked(record: MfaRecord, userId: string, now: number, events: MfaEvent[]): MfaRecord {
-  return {
-    ...cancelRecoveryOnLock(record, userId, now, events),
+  return withChanges(cancelRecoveryOnLock(record, userId, now, events), {
     challengeEpoch: record.challengeEpoch + 1,
     factorEpoch: record.factorEpoch + 1,
-  };
+  });
 }
 
 /** Failures left before a lock, from the counters as they stand. */
@@ -90,14 +89,13 @@ export function failureDecision(
   if (failuresSinceSuccess >= options.hardLimit) {
     events.push({ type: 'account.locked', userId, at: now, cause: 'failure_limit', retryAt: null });
     return {
-      write: {
-        ...locked(record, userId, now, events),
+      write: withChanges(locked(record, userId, now, events), {
         failures: 0,
         failuresSinceSuccess,
         lockedIndefinitely: true,
         lockReason: 'failure_limit',
         lockCause: 'failure_limit',
-      },
+      }),
       result: lockedResult({ retryAt: null }),
       events,
     };
@@ -106,21 +104,20 @@ export function failureDecision(
     const retryAt = now + Math.min(options.lockBaseMs * 2 ** record.lockCount, options.lockMaxMs);
     events.push({ type: 'account.locked', userId, at: now, cause: 'failures', retryAt });
     return {
-      write: {
-        ...locked(record, userId, now, events),
+      write: withChanges(locked(record, userId, now, events), {
         failures: 0,
         failuresSinceSuccess,
         lockCount: record.lockCount + 1,
         lockedUntil: retryAt,
         lockReason: 'failures',
         lockCause: 'failures',
-      },
+      }),
       result: lockedResult({ retryAt }),
       events,
     };
   }
   return {
-    write: { ...record, failures, failuresSinceSuccess },
+    write: withChanges(record, { failures, failuresSinceSuccess }),
     result: { ok: false, reason, attemptsLeft: left },
     events,
   };
@@ -136,7 +133,7 @@ export async function lock(ctx: ServiceContext, userId: string, options: { reaso
   return ctx.update<LockResult>(userId, (record, now) => {
     const events: MfaEvent[] = [{ type: 'account.locked', userId, at: now, cause: 'manual', ...(reason === undefined ? {} : { reason }), retryAt: null }];
     return {
-      write: { ...locked(record, userId, now, events), lockedIndefinitely: true, lockReason: reason ?? 'manual', lockCause: 'manual' },
+      write: withChanges(locked(record, userId, now, events), { lockedIndefinitely: true, lockReason: reason ?? 'manual', lockCause: 'manual' }),
       result: { ok: true },
       events,
     };

@@ -13,8 +13,7 @@ import { checkDeviceToken, deviceIdOf, deviceLabel, newDeviceToken, rememberDevi
 import { activeLock, lockedResult } from './lock.ts';
 import { issueChallenge, spendChallenge } from './mfa-challenge.ts';
 import { withProof } from './proof.ts';
-import { isEnabled } from './record.ts';
-import type { MfaRecord } from '../stores/types.ts';
+import { isEnabled, withChanges } from './record.ts';
 import type { Proof, StartLoginResult, VerifyLoginResult } from './results.ts';
 
 /** `MfaService.startLogin`. */
@@ -47,7 +46,7 @@ export async function startLogin(ctx: ServiceContext, userId: string, options: {
     }
     if (check.kind === 'rotated' && check.alarm) {
       // A token rotated away long ago came back: a copied cookie. The device is forgotten; the owner is told.
-      const next: MfaRecord = { ...current, devices: current.devices.filter((d) => d.id !== check.device.id) };
+      const next = withChanges(current, { devices: current.devices.filter((d) => d.id !== check.device.id) });
       return {
         write: next,
         result: issueChallenge(ctx, userId, next, at, 'login'),
@@ -97,17 +96,14 @@ export async function verifyLogin(ctx: ServiceContext, challenge: string, proof:
         device = { id: fresh.id, token: fresh.token, expiresAt: remembered.expiresAt };
       }
       const emailRecovery = cancelOnPossession(record, userId, now, 'mfa_login', events);
+      const spent = spendChallenge(ctx, record, claims, now);
+      // withProof never hands a step-up grant to a login. (Optional fields set, not spread in: see withProof.)
+      const result: Extract<VerifyLoginResult, { ok: true }> = { ok: true, userId, method: method as Exclude<typeof method, 'step_up'>, recoveryCodesRemaining: remaining };
+      if (factorId !== undefined) result.factorId = factorId;
+      if (device !== undefined) result.device = device;
       return {
-        write: { ...record, emailRecovery, ...spendChallenge(ctx, record, claims, now) },
-        // withProof never hands a step-up grant to a login.
-        result: {
-          ok: true,
-          userId,
-          method: method as Exclude<typeof method, 'step_up'>,
-          ...(factorId ? { factorId } : {}),
-          recoveryCodesRemaining: remaining,
-          ...(device ? { device } : {}),
-        },
+        write: withChanges(record, { emailRecovery, spentChallenges: spent.spentChallenges, challengeEpoch: spent.challengeEpoch }),
+        result,
         events,
       };
     },

@@ -46,5 +46,7 @@ export function spendChallenge(ctx: ServiceContext, record: MfaRecord, claims: C
   const keepUntil = now - ctx.options.challengeTtlMs;
   const spent = record.spentChallenges.filter((c) => c.expiresAt > keepUntil);
   if (spent.length >= MAX_SPENT_CHALLENGES) return { spentChallenges: [], challengeEpoch: record.challengeEpoch + 1 };
-  return { spentChallenges: [...spent, { id: claims.id, expiresAt: claims.expiresAt }], challengeEpoch: record.challengeEpoch };
+  // The filtered list is this call's own: the id is added to it, not to a copy of it.
+  spent.push({ id: claims.id, expiresAt: claims.expiresAt });
+  return { spentChallenges: spent, challengeEpoch: record.challengeEpoch };
 }

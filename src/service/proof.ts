@@ -15,7 +15,7 @@ import { checkTotp, isTotpCode, totpDigitsOf } from './factors/totp.ts';
 import { checkWebAuthn } from './factors/webauthn.ts';
 import { moveToCurrentKey } from './key-rotation.ts';
 import { activeLock, attemptsLeft, failureDecision, lockedResult } from './lock.ts';
-import { clearLock, isEnabled } from './record.ts';
+import { clearLock, isEnabled, withChanges } from './record.ts';
 import { noteUnusedCodes, recordedUnusedCodes, remainingCodes, setKey } from './recovery-code-set.ts';
 import type { LockedFailure, ProofFailureResult, ProofMethod } from './results.ts';
 import { checkGrant } from './step-up-grant.ts';
@@ -152,7 +152,7 @@ export async function withProof<T extends { ok: boolean }>(
         if (!check.counted) return { write: null, result: { ok: false, reason: check.reason, attemptsLeft: attemptsLeft(ctx.options, record) } };
         return failureDecision(ctx.options, userId, record, now, proof.method, check.reason, context, check.events);
       }
-      let next: MfaRecord = { ...record, lastMfaAt: now };
+      let next: MfaRecord = withChanges(record, { lastMfaAt: now });
       if (check !== null) next.factors = replaceFactor(record.factors, check.factor);
       // A code that matched tells which key the set's hashes are under (a set hashed before records kept it).
       if (consumed !== null) next.recoveryCodeKeyIds = [consumed.keyId];
@@ -170,16 +170,22 @@ export async function withProof<T extends { ok: boolean }>(
         remaining = recorded ?? (await remainingCodes(ctx, userId, next));
         if (recorded === null) next = noteUnusedCodes(next, remaining);
       }
+      // (Optional fields are set when present rather than spread in: a spread builds the object by a slow path.)
       const factorId = check?.ok ? check.factor.id : undefined;
-      const success = await handlers.onSuccess(alreadyConsumed ? next : clearLock(next), now, { method: proof.method, ...(factorId ? { factorId } : {}), remaining });
+      const proved: ProofSuccess = { method: proof.method, remaining };
+      if (factorId !== undefined) proved.factorId = factorId;
       const events: MfaEvent[] = [];
       if (context === 'login') {
-        events.push({ type: 'login.succeeded', userId, at: now, method: proof.method, ...(factorId ? { factorId } : {}), recoveryCodesRemaining: remaining });
+        const succeeded: Extract<MfaEvent, { type: 'login.succeeded' }> = { type: 'login.succeeded', userId, at: now, method: proof.method, recoveryCodesRemaining: remaining };
+        if (factorId !== undefined) succeeded.factorId = factorId;
+        events.push(succeeded);
       }
       if (proof.method === 'recovery_code') {
         events.push({ type: 'recovery_code.used', userId, at: now, context, recoveryCodesRemaining: remaining });
       }
-      return { ...success, events: [...events, ...(success.events ?? [])] };
+      const success = await handlers.onSuccess(alreadyConsumed ? next : clearLock(next), now, proved);
+      if (success.events !== undefined) events.push(...success.events);
+      return { write: success.write, result: success.result, events };
     }, async () => {
       committed = true;
       if (handlers.afterCommit) await handlers.afterCommit();

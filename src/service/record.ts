@@ -66,7 +66,7 @@ export function isEnabled(record: MfaRecord): boolean {
  * every open challenge and step-up grant dies.
  */
 export function resetFactors(record: MfaRecord): MfaRecord {
-  return { ...record, ...noFactors(), challengeEpoch: record.challengeEpoch + 1, factorEpoch: record.factorEpoch + 1 };
+  return withChanges(record, { ...noFactors(), challengeEpoch: record.challengeEpoch + 1, factorEpoch: record.factorEpoch + 1 });
 }
 
 /** A new factor id: random, URL-safe, never reused. */
@@ -76,7 +76,66 @@ export function newFactorId(): string {
 
 /** The record with failure counts and any lock cleared. */
 export function clearLock(record: MfaRecord): MfaRecord {
-  return { ...record, ...noLock() };
+  return withChanges(record, noLock());
+}
+
+/**
+ * Every field of `T`, each required: an object literal of this type that
+ * copies a stored object field by field does not compile once a field is
+ * added to `T` and not to the literal.
+ */
+export type EveryField<T> = { [K in keyof T]-?: T[K] };
+
+/** The record's optional fields: absent from records written before they existed, and kept absent. */
+type OptionalField = 'recoveryCodeKeyIds' | 'recoveryCodesUnused';
+type RequiredFields = EveryField<Omit<MfaRecord, OptionalField>>;
+
+/**
+ * A copy of the record's root with exactly the fields of the current layout
+ * (everything below the root is shared: the service never changes a value
+ * once built). Every record the service derives starts here rather than
+ * from an object spread: one object literal gives every record the same
+ * compact shape, where a spread of a spread re-derives it field by field
+ * (about a tenth of a login's time at 26 fields). A field this version does
+ * not know is not kept: one a newer version wrote and this one does not
+ * maintain is safer absent than stale.
+ */
+export function copyRecord(r: MfaRecord): MfaRecord {
+  const copy: RequiredFields & Pick<MfaRecord, OptionalField> = {
+    schema: r.schema,
+    factors: r.factors,
+    pendingTotp: r.pendingTotp,
+    pendingWebAuthn: r.pendingWebAuthn,
+    webauthnUserHandle: r.webauthnUserHandle,
+    accountName: r.accountName,
+    enabledAt: r.enabledAt,
+    lastMfaAt: r.lastMfaAt,
+    recoveryCodeSet: r.recoveryCodeSet,
+    recoveryCodeGeneration: r.recoveryCodeGeneration,
+    unrevealedCodes: r.unrevealedCodes,
+    recoveryCodesCreatedAt: r.recoveryCodesCreatedAt,
+    failures: r.failures,
+    failuresSinceSuccess: r.failuresSinceSuccess,
+    lockCount: r.lockCount,
+    lockedUntil: r.lockedUntil,
+    lockedIndefinitely: r.lockedIndefinitely,
+    lockReason: r.lockReason,
+    lockCause: r.lockCause,
+    challengeEpoch: r.challengeEpoch,
+    spentChallenges: r.spentChallenges,
+    factorEpoch: r.factorEpoch,
+    emailRecovery: r.emailRecovery,
+    devices: r.devices,
+  };
+  // Optional fields stay absent when absent (a record's JSON has no undefined field).
+  if (r.recoveryCodeKeyIds !== undefined) copy.recoveryCodeKeyIds = r.recoveryCodeKeyIds;
+  if (r.recoveryCodesUnused !== undefined) copy.recoveryCodesUnused = r.recoveryCodesUnused;
+  return copy;
+}
+
+/** The record with `changes` applied: `{ ...record, ...changes }`, built by copyRecord. */
+export function withChanges(record: MfaRecord, changes: Partial<MfaRecord>): MfaRecord {
+  return Object.assign(copyRecord(record), changes);
 }
 
 /**
@@ -87,7 +146,7 @@ export function clearLock(record: MfaRecord): MfaRecord {
  */
 export function upgradeRecord(stored: StoredMfaRecord): MfaRecord {
   // (Layout-2 records written before remembered devices existed have no `devices`.)
-  if (stored.schema === 2) return stored.devices ? stored : { ...stored, devices: [] };
+  if (stored.schema === 2) return stored.devices ? stored : withChanges(stored, { devices: [] });
   const v1: MfaRecordV1 = stored;
   const factors: FactorRecord[] = [];
   if (v1.state === 'enabled' && v1.secret !== null) {

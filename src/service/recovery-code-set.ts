@@ -9,6 +9,7 @@ import { MfaError } from '../errors.ts';
 import { generateRecoveryCodes, hashRecoveryCode } from '../recovery-codes.ts';
 import type { MfaRecord } from '../stores/types.ts';
 import { SEAL_CODES, type ServiceContext } from './context.ts';
+import { withChanges } from './record.ts';
 
 /** A new set, before any record holds it: its plaintext codes and its id. */
 export interface NewCodeSet {
@@ -79,5 +80,5 @@ export function recordedUnusedCodes(record: MfaRecord): number | null {
 /** The record with `count` noted as the unused codes of its live revealed set (unchanged when there is none). */
 export function noteUnusedCodes(record: MfaRecord, count: number): MfaRecord {
   if (record.recoveryCodeSet === null || record.unrevealedCodes !== null) return record;
-  return { ...record, recoveryCodesUnused: { generation: record.recoveryCodeGeneration, count } };
+  return withChanges(record, { recoveryCodesUnused: { generation: record.recoveryCodeGeneration, count } });
 }

@@ -7,7 +7,7 @@ import { assertUserId, SEAL_CODES, type ServiceContext } from './context.ts';
 import { moveToCurrentKey, underDroppedKey } from './key-rotation.ts';
 import { activeLock, lockedResult } from './lock.ts';
 import { withProof } from './proof.ts';
-import { isEnabled } from './record.ts';
+import { isEnabled, withChanges } from './record.ts';
 import { hashCodes, installCodeSet, newCodeSet } from './recovery-code-set.ts';
 import type { Proof, RegenerateRecoveryCodesResult, RevealRecoveryCodesResult } from './results.ts';
 
@@ -60,13 +60,12 @@ async function revealOnce(ctx: ServiceContext, userId: string): Promise<RevealRe
       createdAt: record.recoveryCodesCreatedAt ?? now,
     });
     // The store now holds exactly these codes, all unused: the count logins report until a recovery code is used.
-    const revealed: typeof record = {
-      ...record,
+    const revealed = withChanges(record, {
       unrevealedCodes: null,
       recoveryCodeGeneration: generation,
       recoveryCodeKeyIds: [ctx.ring.currentKeyId],
       recoveryCodesUnused: { generation, count: codes.length },
-    };
+    });
     return {
       write: moveToCurrentKey(ctx, userId, revealed, now).record,
       result: { ok: true, codes, text, filename: recoveryCodesFilename(ctx.options.issuer) },
@@ -91,7 +90,7 @@ export async function regenerateRecoveryCodes(ctx: ServiceContext, userId: strin
       hashes = hashCodes(ctx, userId, set.setId, set.codes);
       generation = record.recoveryCodeGeneration + 1;
       return {
-        write: { ...record, ...installCodeSet(ctx, userId, set, generation, now) },
+        write: withChanges(record, installCodeSet(ctx, userId, set, generation, now)),
         result: { ok: true, method },
         events: [{ type: 'recovery_codes.regenerated', userId, at: now, count: set.codes.length }],
       };

@@ -11,7 +11,7 @@ import { cancelOnPossession } from './email-recovery.ts';
 import { activeLock, lockedResult } from './lock.ts';
 import { issueChallenge, spendChallenge } from './mfa-challenge.ts';
 import { withProof } from './proof.ts';
-import { isEnabled } from './record.ts';
+import { isEnabled, withChanges } from './record.ts';
 import type { Proof, StartStepUpResult, VerifyStepUpResult } from './results.ts';
 import { signGrant } from './step-up-grant.ts';
 
@@ -43,7 +43,7 @@ export async function verifyStepUp(ctx: ServiceContext, challenge: string, proof
       const expiresAt = now + ctx.options.stepUpTtlMs;
       const grant = signGrant(ctx.ring.hmacKeys('step-up')[0]!, { userId, expiresAt, factorEpoch: record.factorEpoch });
       return {
-        write: { ...record, emailRecovery, ...spendChallenge(ctx, record, claims, now) },
+        write: withChanges(record, { emailRecovery, ...spendChallenge(ctx, record, claims, now) }),
         result: { ok: true, userId, method: fresh, ...(factorId ? { factorId } : {}), grant, expiresAt },
         events,
       };

@@ -13,7 +13,7 @@ import { addFactor, withAddFactorProof } from './factor-management.ts';
 import { checkLabel } from './factors/factor.ts';
 import { credentialRefs, webauthnFactorsOf } from './factors/webauthn.ts';
 import { activeLock, lockedResult } from './lock.ts';
-import { newFactorId } from './record.ts';
+import { newFactorId, withChanges } from './record.ts';
 import { newCodeSet } from './recovery-code-set.ts';
 import type { BeginWebAuthnRegistrationResult, FinishWebAuthnRegistrationResult, Proof } from './results.ts';
 
@@ -68,7 +68,7 @@ export async function beginWebAuthnRegistration(
     const expiresAt = now + plugin.timeoutMs;
     const userHandle = record.webauthnUserHandle ?? newHandle;
     return {
-      write: { ...record, webauthnUserHandle: userHandle, pendingWebAuthn: { challengeHash, expiresAt, label, factorEpoch: record.factorEpoch } },
+      write: withChanges(record, { webauthnUserHandle: userHandle, pendingWebAuthn: { challengeHash, expiresAt, label, factorEpoch: record.factorEpoch } }),
       result: {
         ok: true,
         options: plugin.creationOptions({ challenge, userHandle, userName, displayName, exclude: credentialRefs(record) }),
@@ -124,7 +124,7 @@ export async function finishWebAuthnRegistration(
     if (webauthnFactorsOf(record).some((f) => f.credentialId === verified.credentialId)) {
       return { write: null, result: { ok: false, reason: 'already_registered' } };
     }
-    const added = addFactor(ctx, userId, { ...record, pendingWebAuthn: null }, {
+    const added = addFactor(ctx, userId, withChanges(record, { pendingWebAuthn: null }), {
       id: factorId,
       kind: 'webauthn',
       label: label ?? record.pendingWebAuthn!.label ?? (verified.backupEligible ? 'Passkey' : 'Security key'),

@@ -10,6 +10,7 @@ import { createHmac } from 'node:crypto';
 import type { MfaRecord, WebAuthnFactorRecord } from '../../stores/types.ts';
 import type { ServiceContext } from '../context.ts';
 import type { PublicKeyCredentialRequestOptionsJSON } from '../webauthn-json.ts';
+import type { EveryField } from '../record.ts';
 import type { FactorCheck } from './factor.ts';
 import type { WebAuthnCredentialRef } from './webauthn-plugin.ts';
 
@@ -76,5 +77,19 @@ export function checkWebAuthn(
     const events = checked.reason === 'counter_regressed' ? [{ type: 'webauthn.counter_regressed' as const, userId, at: now, factorId: factor.id }] : [];
     return { ok: false, reason: 'invalid_credential', counted: true, events };
   }
-  return { ok: true, factor: { ...factor, signCount: checked.signCount, backedUp: checked.backedUp, lastUsedAt: now } };
+  const used: EveryField<WebAuthnFactorRecord> = {
+    id: factor.id,
+    kind: factor.kind,
+    label: factor.label,
+    createdAt: factor.createdAt,
+    lastUsedAt: now,
+    credentialId: factor.credentialId,
+    publicKey: factor.publicKey,
+    signCount: checked.signCount,
+    transports: factor.transports,
+    backupEligible: factor.backupEligible,
+    backedUp: checked.backedUp,
+  };
+  // (One literal rather than a spread, as copyRecord explains.)
+  return { ok: true, factor: used };
 }
