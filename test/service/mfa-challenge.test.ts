@@ -60,3 +60,38 @@ describe('issue 15 point 6: spent challenge ids are kept a challenge lifetime pa
     expect((await h.record('alice'))!.spentChallenges.map((c) => c.id)).not.toContain(spentId.id);
   });
 });
+
+describe('issue 13: the spent check reads an id only where the expiry matches, and decides on the id', () => {
+  it('of challenges issued at the same instant (one expiry), the spent one is refused and the others still work', async () => {
+    const h = new Harness();
+    const u = await h.enroll('alice');
+    const [first, second, third] = [await h.challenge('alice'), await h.challenge('alice'), await h.challenge('alice')];
+    // One instant, one expiry: only the ids tell them apart.
+    const expiries = new Set([first, second, third].map((c) => c.split('.')[2]));
+    expect(expiries.size).toBe(1);
+    ok(await h.mfa.verifyLogin(second, { totp: h.freshCode(u.secret) }));
+    expect(await h.mfa.verifyLogin(second, { recoveryCode: u.codes[0]! })).toEqual({ ok: false, reason: 'challenge_invalid' });
+    ok(await h.mfa.verifyLogin(first, { recoveryCode: u.codes[0]! }));
+    ok(await h.mfa.verifyLogin(third, { totp: h.freshCode(u.secret) }));
+    expect(await h.mfa.verifyLogin(first, { recoveryCode: u.codes[1]! })).toEqual({ ok: false, reason: 'challenge_invalid' });
+    expect(await h.mfa.verifyLogin(third, { recoveryCode: u.codes[1]! })).toEqual({ ok: false, reason: 'challenge_invalid' });
+    expect(await h.codes.countUnused('alice')).toBe(9);
+  });
+
+  it('a spent id is refused next to spent ids of other expiries, in any position of the list', async () => {
+    const h = new Harness();
+    const u = await h.enroll('alice');
+    const spent: string[] = [];
+    for (let i = 0; i < 6; i++) {
+      const challenge = await h.challenge('alice');
+      ok(await h.mfa.verifyLogin(challenge, { totp: h.freshCode(u.secret) }));
+      spent.push(challenge);
+      h.clock.advance(7 * SECOND);
+    }
+    expect((await h.record('alice'))!.spentChallenges).toHaveLength(6);
+    for (const challenge of spent) {
+      expect(await h.mfa.verifyLogin(challenge, { recoveryCode: u.codes[0]! })).toEqual({ ok: false, reason: 'challenge_invalid' });
+    }
+    expect(await h.codes.countUnused('alice')).toBe(10);
+  });
+});
