@@ -19,8 +19,8 @@ import { RedisRecoveryCodeStore, RedisUserStore } from '../src/stores/redis/inde
 import { migrate as migrateSqlite, SqliteRecoveryCodeStore, SqliteUserStore } from '../src/stores/sqlite/index.ts';
 import { migrate as migrateMysql, MysqlRecoveryCodeStore, MysqlUserStore } from '../src/stores/mysql/index.ts';
 import { userKey } from '../src/stores/user-key.ts';
-import { measureConcurrent, printTable, type Result } from './harness.ts';
-import { enrollFleet, measureVerifyLogin } from './service.ts';
+import { measureConcurrent, median, percentile, printPaired, printTable, type PairedResult, type Result } from './harness.ts';
+import { enrollFleet, measureVerifyLogin, type Fleet } from './service.ts';
 
 const USERS = Number(process.env.BENCH_ADAPTER_USERS ?? 2000);
 const POSTGRES_URL = process.env.TWOFOLD_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -29,8 +29,8 @@ const MYSQL_URL = process.env.TWOFOLD_TEST_MYSQL_URL ?? 'mysql://root@127.0.0.1:
 
 interface Engine {
   name: string;
-  /** A raw baseline of the same two statements a login's record needs (PostgreSQL only). */
-  raw?: (userIds: readonly string[], concurrency: number) => Promise<Result>;
+  /** A raw baseline of the same two statements a login's record needs (PostgreSQL only): one login's worth per call. */
+  raw?: (userIds: readonly string[]) => () => Promise<void>;
   /** Concurrencies worth measuring (SQLite is synchronous: 1). */
   concurrencies: number[];
   stores: { users: UserStore; recoveryCodes: RecoveryCodeStore };
@@ -64,8 +64,7 @@ async function postgres(): Promise<Engine> {
   return {
     name: 'postgres',
     concurrencies: [1, 16],
-    raw: async (userIds, concurrency) =>
-      measureConcurrent(`raw pg: SELECT record + CAS UPDATE by key, concurrency ${concurrency}`, rawPgLogin(pool, table, userIds), concurrency, { rounds: 5 }),
+    raw: (userIds) => rawPgLogin(pool, table, userIds),
     stores: { users: new PostgresUserStore(pool, { schema }), recoveryCodes: new PostgresRecoveryCodeStore(pool, { schema }) },
     close: async () => {
       await pool.query(`DROP SCHEMA ${schema} CASCADE`);
@@ -129,6 +128,7 @@ export async function benchAdapters(): Promise<void> {
   const rows: Array<{ result: Result; baseline?: Result; target?: string }> = [];
   let memoryAt16: Result | undefined;
   let postgresAt: Record<number, Result> = {};
+  const paired: Array<{ paired: PairedResult; target: string }> = [];
   // BENCH_ENGINES=memory,postgres runs a subset (names as in the table: memory, postgres, mysql, sqlite, redis).
   const only = process.env.BENCH_ENGINES?.split(',').map((s) => s.trim());
   const engines = { memory, postgres, mysql: mariadb, sqlite, redis };
@@ -138,11 +138,15 @@ export async function benchAdapters(): Promise<void> {
     try {
       const fleet = await enrollFleet(USERS, engine.stores, `${engine.name}-user`);
       for (const concurrency of engine.concurrencies) {
-        const raw = engine.raw ? await engine.raw(fleet.users.map((u) => u.id), concurrency) : undefined;
+        const rawLogin = engine.raw?.(fleet.users.map((u) => u.id));
+        const rawName = `raw pg: SELECT record + CAS UPDATE by key, concurrency ${concurrency}`;
+        const raw = rawLogin ? await measureConcurrent(rawName, rawLogin, concurrency, { rounds: 5 }) : undefined;
         if (raw) rows.push({ result: raw });
-        const result = await measureVerifyLogin(`verifyLogin ${engine.name}, concurrency ${concurrency}`, fleet, concurrency, 5);
-        if (raw) {
-          rows.push({ result, baseline: raw, target: concurrency === 1 ? '≥ 0.8×' : '≥ 0.7×' });
+        const name = `verifyLogin ${engine.name}, concurrency ${concurrency}`;
+        const result = await measureVerifyLogin(name, fleet, concurrency, 5);
+        if (raw && rawLogin) {
+          rows.push({ result, baseline: raw });
+          paired.push({ paired: await measureAgainstRaw(name, fleet, rawName, rawLogin, concurrency), target: concurrency === 1 ? '≥ 0.8×' : '≥ 0.7×' });
           if (engine.name === 'postgres') postgresAt = { ...postgresAt, [concurrency]: result };
           continue;
         }
@@ -161,4 +165,65 @@ export async function benchAdapters(): Promise<void> {
     }
   }
   printTable(`verifyLogin per store adapter (${USERS} users, valid TOTP, fresh challenge each; SQL engines vs PostgreSQL at the same concurrency, others vs memory at 16)`, rows);
+  if (paired.length > 0) printPaired('PostgreSQL verifyLogin against the raw loop, paired rounds (the targets)', paired);
+}
+
+/** `fn` run by `concurrency` workers for about `ms`: its ops/s. */
+async function rawSlice(fn: () => Promise<void>, concurrency: number, ms: number): Promise<number> {
+  let ops = 0;
+  const start = performance.now();
+  const end = start + ms;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (performance.now() < end) {
+        await fn();
+        ops++;
+      }
+    }),
+  );
+  return (ops * 1000) / (performance.now() - start);
+}
+
+/**
+ * verifyLogin against the raw loop in pairs, as the memory target is
+ * measured: each pair times one round of verifications (every user once)
+ * and a slice of the raw loop about as long right next to it, alternating
+ * which goes first, so both see the same state of the server, its disk and
+ * the machine; the median of the per-pair ratios is the figure, with its
+ * interquartile range. `BENCH_PAIRS_PG` pairs (default 9) after one warm-up pair.
+ */
+async function measureAgainstRaw(name: string, fleet: Fleet, rawName: string, rawLogin: () => Promise<void>, concurrency: number): Promise<PairedResult> {
+  const pairs = Number(process.env.BENCH_PAIRS_PG ?? 9);
+  const base: number[] = [];
+  const cand: number[] = [];
+  const ratios: number[] = [];
+  let roundMs = 500;
+  for (let pair = -1; pair < pairs; pair++) {
+    const verify = async () => {
+      const t0 = performance.now();
+      const ops = (await measureVerifyLogin(name, fleet, concurrency, 1)).opsPerSec;
+      // The timed round is about half of the call (a warm-up round comes first).
+      roundMs = (performance.now() - t0) / 2;
+      return ops;
+    };
+    let b: number;
+    let c: number;
+    if (pair % 2 === 0) {
+      b = await rawSlice(rawLogin, concurrency, roundMs);
+      c = await verify();
+    } else {
+      c = await verify();
+      b = await rawSlice(rawLogin, concurrency, roundMs);
+    }
+    if (pair < 0) continue;
+    base.push(b);
+    cand.push(c);
+    ratios.push(c / b);
+  }
+  return {
+    baseline: { name: rawName, opsPerSec: median(base), medianUs: 1e6 / median(base) },
+    candidate: { name, opsPerSec: median(cand), medianUs: 1e6 / median(cand) },
+    ratio: median(ratios),
+    ratioIqr: [percentile(ratios, 25), percentile(ratios, 75)],
+  };
 }

@@ -5,7 +5,7 @@
  */
 import { createHmac } from 'node:crypto';
 import { generateTotp, MemoryRecoveryCodeStore, MemoryUserStore, MfaService, type MfaServiceOptions } from '../src/index.ts';
-import { measureSync, printPaired, printTable, type PairedResult, type Result } from './harness.ts';
+import { measureSync, median, percentile, printPaired, printTable, type PairedResult, type Result } from './harness.ts';
 
 const SECRET_KEY = new Uint8Array(32).fill(9);
 const START = 1_764_000_015_000;
@@ -47,16 +47,6 @@ export async function enrollFleet(
     users.push({ id, secret: enrollment.secret });
   }
   return { mfa, clock, users };
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[sorted.length >> 1]!;
-}
-
-function percentile(values: number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
 
 /**
