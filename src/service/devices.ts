@@ -14,11 +14,11 @@
  * Anything else unknown, expired or malformed simply gets a normal
  * challenge. A lock always wins over a device.
  */
-import type { HmacKey } from '../seal.ts';
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { hmacSha256Into, type HmacKey } from '../seal.ts';
+import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { lengthPrefixed } from '../length-prefixed.ts';
 import type { DeviceRecord, MfaRecord } from '../stores/types.ts';
-import { withChanges } from './record.ts';
+import { withChanges, type EveryField } from './record.ts';
 import { assertUserId, type ServiceContext } from './context.ts';
 import type { DeviceForgottenCause, MfaEvent } from './events.ts';
 import { checkLabel } from './factors/factor.ts';
@@ -38,7 +38,10 @@ const TAG_BYTES = 16;
  * the live token but never a secret that produces it.
  */
 function digestOf(key: HmacKey, userId: string, deviceId: string, secret: string): Buffer {
-  return createHmac('sha256', key).update(lengthPrefixed([userId, deviceId, secret])).digest();
+  // The MAC a challenge is signed with (from the subkey's precomputed pad states; node:crypto for long input).
+  const digest = Buffer.alloc(32);
+  hmacSha256Into(key, lengthPrefixed([userId, deviceId, secret]), digest);
+  return digest;
 }
 
 /** A fresh token for device `id` (a new device when omitted); the record gets only the hash. */
@@ -101,11 +104,17 @@ export function checkDeviceToken(ctx: ServiceContext, userId: string, record: Mf
 
 /** The record after `device`'s token was accepted: rotated (the old one is dead) and its use noted. */
 export function rotateDevice(record: MfaRecord, device: DeviceRecord, newHash: string, now: number): MfaRecord {
-  return withChanges(record, {
-    devices: record.devices.map((d) =>
-      d.id === device.id ? { ...d, tokenHash: newHash, rotatedAt: now, lastUsedAt: now } : d,
-    ),
-  });
+  // (One literal rather than a spread, as copyRecord explains.)
+  const rotated: EveryField<DeviceRecord> = {
+    id: device.id,
+    label: device.label,
+    tokenHash: newHash,
+    rotatedAt: now,
+    createdAt: device.createdAt,
+    lastUsedAt: now,
+    expiresAt: device.expiresAt,
+  };
+  return withChanges(record, { devices: record.devices.map((d) => (d.id === device.id ? rotated : d)) });
 }
 
 /** The record with a new remembered device (past `maxDevices`, the oldest are forgotten), and its events. */

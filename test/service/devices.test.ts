@@ -7,7 +7,9 @@
  * with the second factor. Hand clock, memory stores; each test is named
  * after the rule it checks and fails if the rule goes.
  */
-import { createHash } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
+import { lengthPrefixed } from '../../src/length-prefixed.ts';
+import { createKeyRing } from '../../src/seal.ts';
 import { describe, expect, it } from 'vitest';
 import type { MfaEvent } from '../../src/service/events.ts';
 import type { MfaService } from '../../src/service/mfa-service.ts';
@@ -836,5 +838,36 @@ describe('secrets: device tokens are never in events, results (beyond the token 
         ['at', 'deviceId', 'method', 'type', 'userId'],
       ]).toContainEqual(keys);
     }
+  });
+});
+
+describe('issue 13: the device-token MAC is the HMAC-SHA256 it always was (now from precomputed pad states)', () => {
+  it("the record's hash and the token's tag equal node:crypto's HMAC-SHA256 under the ring's device-token key, before and after a rotation", async () => {
+    const h = new Harness();
+    const u = await h.enroll('alice');
+    const [key] = createKeyRing({ secretKey: KEY_1 }).hmacKeys('device-token');
+    const expectMac = async (token: string) => {
+      const [id, secret, tag] = token.split('.') as [string, string, string];
+      const mac = createHmac('sha256', key!).update(lengthPrefixed(['alice', id, secret])).digest();
+      const device = (await h.record('alice'))!.devices.find((d) => d.id === id)!;
+      expect(device.tokenHash).toBe(mac.toString('base64url'));
+      expect(tag).toBe(mac.subarray(0, 16).toString('base64url'));
+    };
+    const first = await remember(h, u);
+    await expectMac(first.token);
+    const rotated = expectSkipped(await withToken(h, 'alice', first.token));
+    await expectMac(rotated.token);
+  });
+
+  it('a user id too long for the JavaScript MAC (node:crypto computes it) gets the same MAC', async () => {
+    const h = new Harness();
+    const userId = 'ü'.repeat(2_000);
+    const u = await h.enroll(userId);
+    const [key] = createKeyRing({ secretKey: KEY_1 }).hmacKeys('device-token');
+    const device = await remember(h, u);
+    const [id, secret] = device.token.split('.') as [string, string];
+    const mac = createHmac('sha256', key!).update(lengthPrefixed([userId, id, secret])).digest();
+    expect((await h.record(userId))!.devices[0]!.tokenHash).toBe(mac.toString('base64url'));
+    expectSkipped(await withToken(h, userId, device.token));
   });
 });
