@@ -11,7 +11,8 @@
  *   BENCH_BEFORE=/tmp/twofold-before npm run bench:before-after
  *
  * Each figure, the raw baselines included, is the median of three
- * measurements taken in turn with the others.
+ * measurements taken in turn with the others; enrolling 100,000 users
+ * (BENCH_ENROLL_USERS) is timed in alternating chunks.
  */
 import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
@@ -22,6 +23,9 @@ import { enrollFleet, measureRaw, measureVerifyLogin, type Fleet } from './servi
 
 const BEFORE = process.env.BENCH_BEFORE;
 const USERS = Number(process.env.BENCH_ADAPTER_USERS ?? 2000);
+/** Users each tree enrolls in the enrollment comparison (`BENCH_ENROLL_USERS=0` skips it). */
+const ENROLL_USERS = Number(process.env.BENCH_ENROLL_USERS ?? 100_000);
+const ENROLL_CHUNK = 5_000;
 const POSTGRES_URL = process.env.TWOFOLD_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
 /** What the benchmark needs of a tree: the service, the memory stores and the PostgreSQL adapter. */
@@ -81,6 +85,8 @@ async function main(): Promise<void> {
     { result: memAfter, baseline: memBefore },
   ]);
 
+  if (ENROLL_USERS > 0) await compareEnrollment(trees);
+
   // PostgreSQL: one schema per tree, the raw loop on the "after" table.
   const pool = new pg.Pool({ connectionString: POSTGRES_URL, max: 16 });
   const schemas = trees.map(() => `twofold_bench_${randomBytes(4).toString('hex')}`);
@@ -112,6 +118,31 @@ async function main(): Promise<void> {
     for (const schema of schemas) await pool.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
     await pool.end();
   }
+}
+
+/**
+ * Enrolling ENROLL_USERS users (begin + confirm + reveal) with each tree
+ * into its own memory stores, in alternating chunks of 5,000 (which tree
+ * goes first alternates too), so both see the same machine and a heap that
+ * grows alike; each tree's total time is the sum of its chunks.
+ */
+async function compareEnrollment(trees: readonly Tree[]): Promise<void> {
+  const stores = trees.map((t) => ({ users: new t.index.MemoryUserStore(), recoveryCodes: new t.index.MemoryRecoveryCodeStore() }));
+  const seconds = trees.map(() => 0);
+  for (let done = 0, chunk = 0; done < ENROLL_USERS; done += ENROLL_CHUNK, chunk++) {
+    const count = Math.min(ENROLL_CHUNK, ENROLL_USERS - done);
+    for (const i of chunk % 2 === 0 ? [0, 1] : [1, 0]) {
+      const t0 = performance.now();
+      await enrollFleet(count, stores[i] as never, `${trees[i]!.label}-${chunk}`, trees[i]!.index.MfaService as never);
+      seconds[i]! += (performance.now() - t0) / 1000;
+    }
+  }
+  const [b, a] = seconds as [number, number];
+  console.log(`\n## Before and after: enrolling ${ENROLL_USERS.toLocaleString('en-US')} users (memory stores, begin + confirm + reveal)\n`);
+  console.log('| tree | seconds | µs per user | ratio to before | target |');
+  console.log('|---|---:|---:|---:|---|');
+  console.log(`| before | ${b.toFixed(1)} | ${((b * 1e6) / ENROLL_USERS).toFixed(0)} | | |`);
+  console.log(`| after | ${a.toFixed(1)} | ${((a * 1e6) / ENROLL_USERS).toFixed(0)} | ${(a / b).toFixed(2)}× the time | ≤ 0.5× |`);
 }
 
 await main();
