@@ -25,10 +25,31 @@ import { checkLabel } from './factors/factor.ts';
 import { MfaError } from '../errors.ts';
 import type { DeviceInfo, ForgetDeviceResult, ForgetDevicesResult } from './results.ts';
 
-/** `<22-char id>.<43-char secret>.<22-char tag>`; anything else is not even looked at. */
-const TOKEN = /^([A-Za-z0-9_-]{22})\.([A-Za-z0-9_-]{43})\.([A-Za-z0-9_-]{22})$/;
+/** `<22-char id>.<43-char secret>.<22-char tag>` (base64url); anything else is not even looked at. */
 const TOKEN_LENGTH = 89;
+const FIRST_DOT = 22;
+const SECOND_DOT = 66;
 const TAG_BYTES = 16;
+
+/** A base64url character: A–Z, a–z, 0–9, `-`, `_`. */
+function isB64urlCode(code: number): boolean {
+  return (code >= 0x41 && code <= 0x5a) || (code >= 0x61 && code <= 0x7a) || (code >= 0x30 && code <= 0x39) || code === 0x2d || code === 0x5f;
+}
+
+/**
+ * The three parts of a well-formed token, or null: exactly 89 characters,
+ * dots at 22 and 66, base64url everywhere else. (One pass over the
+ * characters; a regular expression with captures cost a tenth of a device
+ * login.)
+ */
+function tokenParts(token: unknown): { id: string; secret: string; tag: string } | null {
+  if (typeof token !== 'string' || token.length !== TOKEN_LENGTH) return null;
+  for (let i = 0; i < TOKEN_LENGTH; i++) {
+    const code = token.charCodeAt(i);
+    if (i === FIRST_DOT || i === SECOND_DOT ? code !== 0x2e : !isB64urlCode(code)) return null;
+  }
+  return { id: token.slice(0, FIRST_DOT), secret: token.slice(FIRST_DOT + 1, SECOND_DOT), tag: token.slice(SECOND_DOT + 1) };
+}
 
 /**
  * HMAC-SHA256 over (user, device, secret). The record stores all of it (the
@@ -54,9 +75,7 @@ export function newDeviceToken(ctx: ServiceContext, userId: string, id = randomB
 
 /** The device id a well-formed token names, or null. Never throws, whatever `token` is. */
 export function deviceIdOf(token: unknown): string | null {
-  if (typeof token !== 'string' || token.length !== TOKEN_LENGTH) return null;
-  const match = TOKEN.exec(token);
-  return match === null ? null : match[1]!;
+  return tokenParts(token)?.id ?? null;
 }
 
 /**
@@ -66,13 +85,13 @@ export function deviceIdOf(token: unknown): string | null {
  * every comparison is constant time.
  */
 function classify(ctx: ServiceContext, userId: string, device: DeviceRecord, token: string): 'live' | 'issued' | 'unknown' {
-  const [, id, secret, tag] = TOKEN.exec(token)!;
+  const { id, secret, tag } = tokenParts(token)!;
   const stored = Buffer.from(device.tokenHash, 'base64url');
-  const given = Buffer.from(tag!, 'base64url');
+  const given = Buffer.from(tag, 'base64url');
   let live = false;
   let issued = false;
   for (const key of ctx.ring.hmacKeys('device-token')) {
-    const digest = digestOf(key, userId, id!, secret!);
+    const digest = digestOf(key, userId, id, secret);
     if (digest.length === stored.length && timingSafeEqual(digest, stored)) live = true;
     if (given.length === TAG_BYTES && timingSafeEqual(digest.subarray(0, TAG_BYTES), given)) issued = true;
   }

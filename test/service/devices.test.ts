@@ -10,6 +10,7 @@
 import { createHash, createHmac } from 'node:crypto';
 import { lengthPrefixed } from '../../src/length-prefixed.ts';
 import { createKeyRing } from '../../src/seal.ts';
+import { deviceIdOf } from '../../src/service/devices.ts';
 import { describe, expect, it } from 'vitest';
 import type { MfaEvent } from '../../src/service/events.ts';
 import type { MfaService } from '../../src/service/mfa-service.ts';
@@ -869,5 +870,31 @@ describe('issue 13: the device-token MAC is the HMAC-SHA256 it always was (now f
     const mac = createHmac('sha256', key!).update(lengthPrefixed([userId, id, secret])).digest();
     expect((await h.record(userId))!.devices[0]!.tokenHash).toBe(mac.toString('base64url'));
     expectSkipped(await withToken(h, userId, device.token));
+  });
+});
+
+describe('issue 13: the token check without a regular expression accepts exactly what the pattern did', () => {
+  const PATTERN = /^([A-Za-z0-9_-]{22})\.([A-Za-z0-9_-]{43})\.([A-Za-z0-9_-]{22})$/;
+  const oracle = (token: unknown) => (typeof token === 'string' ? (PATTERN.exec(token)?.[1] ?? null) : null);
+  it('on issued tokens and every single-character replacement, deletion and insertion of them', async () => {
+    const h = new Harness();
+    const u = await h.enroll('alice');
+    const tokens = [(await remember(h, u)).token, (await remember(h, u)).token];
+    const alphabet = ['A', 'z', '0', '9', '-', '_', '.', '+', '/', '=', ' ', '\n', '\u0000', 'é', '😀', '\uD800'];
+    let checked = 0;
+    for (const token of tokens) {
+      expect(deviceIdOf(token)).toBe(oracle(token));
+      for (let i = 0; i <= token.length; i++) {
+        const variants = [token.slice(0, i) + token.slice(i + 1), ...alphabet.flatMap((c) => [token.slice(0, i) + c + token.slice(i + 1), token.slice(0, i) + c + token.slice(i)])];
+        for (const variant of variants) {
+          expect(deviceIdOf(variant), JSON.stringify(variant)).toBe(oracle(variant));
+          checked++;
+        }
+      }
+    }
+    expect(checked).toBeGreaterThan(5_000);
+    for (const junk of [undefined, null, 42, {}, [], '', 'x'.repeat(89), `${'a'.repeat(22)}.${'b'.repeat(43)}.${'c'.repeat(22)}`]) {
+      expect(deviceIdOf(junk)).toBe(oracle(junk));
+    }
   });
 });
