@@ -11,7 +11,25 @@ import { MfaError } from './errors.ts';
  * different strings would encode alike.
  */
 export function lengthPrefixed(fields: readonly (string | Uint8Array)[]): Buffer {
-  // Every field is checked before anything is written; strings are written straight into the result.
+  // Zero-filled and outside Node's shared pool, as before: a field may be a secret.
+  return writeFields(fields, Buffer.alloc(encodedLength(fields)));
+}
+
+/**
+ * {@link lengthPrefixed} written into the start of `scratch` when it fits
+ * (the view of it that holds the encoding), else into a new buffer as
+ * lengthPrefixed does: for a hot path that encodes short fields over and
+ * over. The caller wipes the scratch after use when a field is secret.
+ *
+ * @throws {MfaError} as {@link lengthPrefixed}, before anything is written.
+ */
+export function lengthPrefixedInto(fields: readonly (string | Uint8Array)[], scratch: Buffer): Buffer {
+  const length = encodedLength(fields);
+  return writeFields(fields, length <= scratch.length ? scratch.subarray(0, length) : Buffer.alloc(length));
+}
+
+/** Every field is checked before anything is written. */
+function encodedLength(fields: readonly (string | Uint8Array)[]): number {
   let total = 0;
   for (const field of fields) {
     if (typeof field === 'string') {
@@ -21,8 +39,11 @@ export function lengthPrefixed(fields: readonly (string | Uint8Array)[]): Buffer
       total += 4 + field.length;
     }
   }
-  // Zero-filled and outside Node's shared pool, as before: a field may be a secret.
-  const out = Buffer.alloc(total);
+  return total;
+}
+
+/** Strings are written straight into `out`, which is exactly encodedLength(fields) long. */
+function writeFields(fields: readonly (string | Uint8Array)[], out: Buffer): Buffer {
   let offset = 0;
   for (const field of fields) {
     if (typeof field === 'string') {

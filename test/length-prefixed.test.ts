@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { isMfaError } from '../src/errors.ts';
-import { lengthPrefixed } from '../src/length-prefixed.ts';
+import { lengthPrefixed, lengthPrefixedInto } from '../src/length-prefixed.ts';
 
 describe('lengthPrefixed', () => {
   it('writes each field as a 32-bit big-endian byte length and its bytes, strings as UTF-8', () => {
@@ -26,5 +26,36 @@ describe('lengthPrefixed', () => {
     }
     // U+FFFD itself and a well-formed pair are fine.
     expect(lengthPrefixed(['a\uFFFD', '\uD83D\uDE00']).toString('hex')).toBe('0000000461efbfbd' + '00000004f09f9880');
+  });
+});
+
+describe('lengthPrefixedInto', () => {
+  it('writes what lengthPrefixed writes into the start of the scratch when it fits, and returns that view', () => {
+    const scratch = Buffer.alloc(64, 0xee);
+    const fields = ['ab', Uint8Array.of(7), '', 'é'];
+    const view = lengthPrefixedInto(fields, scratch);
+    expect(view.equals(lengthPrefixed(fields))).toBe(true);
+    expect(view.buffer).toBe(scratch.buffer);
+    expect(view.byteOffset).toBe(scratch.byteOffset);
+    // Nothing past the encoding is touched.
+    expect(scratch.subarray(view.length).every((b) => b === 0xee)).toBe(true);
+  });
+
+  it('exactly the scratch size still fits; one byte more gets a new buffer with the same bytes', () => {
+    const fields = ['x'.repeat(10), 'yz'];
+    const size = lengthPrefixed(fields).length;
+    const exact = Buffer.alloc(size);
+    expect(lengthPrefixedInto(fields, exact).buffer).toBe(exact.buffer);
+    const small = Buffer.alloc(size - 1);
+    const fresh = lengthPrefixedInto(fields, small);
+    expect(fresh.buffer).not.toBe(small.buffer);
+    expect(fresh.equals(lengthPrefixed(fields))).toBe(true);
+    expect(small.every((b) => b === 0)).toBe(true);
+  });
+
+  it('refuses a lone surrogate before writing anything into the scratch', () => {
+    const scratch = Buffer.alloc(64, 0xee);
+    expect(() => lengthPrefixedInto(['user', 'a\uD800'], scratch)).toThrow(/lone surrogate/);
+    expect(scratch.every((b) => b === 0xee)).toBe(true);
   });
 });

@@ -9,7 +9,7 @@ import { openChallenge } from './challenge.ts';
 import { assertUserId, type ServiceContext } from './context.ts';
 import type { MfaEvent } from './events.ts';
 import { cancelOnPossession } from './email-recovery.ts';
-import { checkDeviceToken, deviceIdOf, deviceLabel, newDeviceToken, rememberDevice, rotateDevice } from './devices.ts';
+import { checkDeviceToken, deviceLabel, newDeviceToken, parseDeviceToken, rememberDevice, rotateDevice } from './devices.ts';
 import { activeLock, lockedResult } from './lock.ts';
 import { issueChallenge, spendChallenge } from './mfa-challenge.ts';
 import { withProof } from './proof.ts';
@@ -29,13 +29,14 @@ export async function startLogin(ctx: ServiceContext, userId: string, options: {
   if (lock) return { ...lockedResult(lock), mfaRequired: true };
   if (!isEnabled(record)) return { ok: true, mfaRequired: false };
   // Junk: a normal challenge, decided on this read alone.
-  if (deviceIdOf(deviceToken) === null) return issueChallenge(ctx, userId, record, now, 'login');
+  const parsed = parseDeviceToken(deviceToken);
+  if (parsed === null) return issueChallenge(ctx, userId, record, now, 'login');
   // A device token: accepted and rotated, or the alarm, in one compare-and-set write (starting from this read).
   return ctx.update<StartLoginResult>(userId, (current, at) => {
     const locked = activeLock(current, at);
     if (locked) return { write: null, result: { ...lockedResult(locked), mfaRequired: true } };
     if (!isEnabled(current)) return { write: null, result: { ok: true, mfaRequired: false } };
-    const check = checkDeviceToken(ctx, userId, current, deviceToken, at);
+    const check = checkDeviceToken(ctx, userId, current, parsed, at);
     if (check.kind === 'live') {
       const { token, hash } = newDeviceToken(ctx, userId, check.device.id);
       return {
