@@ -78,3 +78,16 @@ export function contrastRatio(a: string, b: string): number {
   const [la, lb] = [luminance(parseColor(a)), luminance(parseColor(b))];
   return (Math.max(la, lb) + 0.05) / (Math.min(la, lb) + 0.05);
 }
+
+/**
+ * The id of the focused element once `autofocus` has had its chance to move
+ * the focus to `expected`: Chromium applies autofocus at its next rendering
+ * update, which can come after `load`, so this waits (up to 5 s) for the
+ * expected element, then reads whatever is focused (a wrong or missing focus
+ * still shows as what it is).
+ */
+export async function focusedAfterAutofocus(page: Page, expected: string): Promise<string> {
+  const script = `document.activeElement !== null && document.activeElement.id === ${JSON.stringify(expected)}`;
+  await page.waitForFunction(script, undefined, { timeout: 5_000 }).catch(() => undefined);
+  return String(await page.evaluate('document.activeElement && document.activeElement.id'));
+}

@@ -25,7 +25,7 @@ import { generateTotp, parseOtpauthUri, type ParsedOtpauthUri } from 'twofold';
 import { afterAll, beforeAll, describe, expect, it, type TestContext } from 'vitest';
 import { browserSkipReason, launchChromium } from '../../support/chromium.ts';
 import { captureSetupPage, decodeQrFromPng, SETUP_VIEWPORT } from '../../support/setup-screenshot.ts';
-import { axeAtWidths } from './a11y.ts';
+import { axeAtWidths, focusedAfterAutofocus } from './a11y.ts';
 import { MINUTE, PASSWORD, SECOND, startServer, uniqueName, type TestServer } from './helpers.ts';
 
 const ARTIFACT = new URL('../../.artifacts/setup-page.png', import.meta.url);
@@ -100,9 +100,6 @@ describe.skipIf(skipReason !== null)('the example app in a real browser', () => 
     checked.push(label);
     violations.push(...(await axeAtWidths(page, label)));
   }
-
-  /** The id of the focused element. */
-  const focused = async () => String(await page.evaluate('document.activeElement && document.activeElement.id'));
 
   /** Click something that loads a new page (a link, a form's button) and wait until that page has loaded. */
   async function clickAndLoad(selector: string): Promise<void> {
@@ -211,7 +208,7 @@ describe.skipIf(skipReason !== null)('the example app in a real browser', () => 
     expect(await page.getAttribute('#code', 'aria-describedby')).toBe('code-error code-hint');
     expect((await page.textContent('#code-error'))?.trim()).toBe('Error: That code did not match. Check the time on your phone and try again with the code your app shows now.');
     expect(await page.textContent('#code-hint')).toBe('6 digits, spaces are fine.');
-    expect(await focused()).toBe('code');
+    expect(await focusedAfterAutofocus(page, 'code')).toBe('code');
     // The field: 6 digits with an optional space, and a maxlength that allows it.
     expect(await page.getAttribute('#code', 'maxlength')).toBe('10');
     expect(await page.evaluate(`(() => { const f = document.getElementById('code'); f.value = '123 456'; const ok = f.checkValidity(); f.value = '12 3456x'; return [ok, f.checkValidity()]; })()`)).toEqual([true, false]);
@@ -360,7 +357,7 @@ describe.skipIf(skipReason !== null)('the example app in a real browser', () => 
     expect(await page.textContent('#recoveryCode-error')).toContain('That is not a recovery code. Recovery codes have 24 letters and digits');
     expect(await page.textContent('#recoveryCode-error')).not.toContain('6-digit');
     expect(await page.getAttribute('#recoveryCode', 'aria-invalid')).toBe('true');
-    expect(await focused()).toBe('recoveryCode');
+    expect(await focusedAfterAutofocus(page, 'recoveryCode')).toBe('recoveryCode');
     await a11y('recovery code page, after a mistyped code');
 
     await page.fill('#recoveryCode', recoveryCodes[0]!);
@@ -425,7 +422,7 @@ describe.skipIf(skipReason !== null)('the example app in a real browser', () => 
     await clickAndLoad('main button:has-text("Verify")');
     expect(await page.getAttribute('#code', 'aria-invalid')).toBe('true');
     expect(await page.getAttribute('#code', 'aria-describedby')).toBe('code-error code-hint');
-    expect(await focused()).toBe('code');
+    expect(await focusedAfterAutofocus(page, 'code')).toBe('code');
     expect(await page.title()).toMatch(/^Error: /);
     await a11y('code page, after a wrong code');
     for (let i = 0; i < 4; i++) {
