@@ -143,7 +143,12 @@ function checkOptions(options: RekeyAllOptions): void {
  * how many users must act themselves. Drop an old key once a complete walk
  * reports it in no `dependsOn` and `unnamed` is 0. Idempotent: run it again
  * at any time. Users are visited one after another; a store error stops
- * the walk (resume from the last progress).
+ * the walk (resume from the last progress). A user id that comes again in
+ * the same call (Redis's SCAN may repeat a key while Redis shrinks its
+ * table; a repeated id in `userIds`) is visited and counted once: the call
+ * keeps the ids it has visited (tens of bytes each), so walk a store of many
+ * millions in several calls with `cursor` and `report` (a repeat across
+ * calls is then counted again; rekeying it again changes nothing).
  *
  * @throws {MfaError} `invalid_option` for missing or contradictory options
  *   (a store without `scan` needs `userIds`); store errors propagate.
@@ -167,10 +172,14 @@ export async function rekeyAll(options: RekeyAllOptions): Promise<RekeyAllReport
   const limit = options.limit ?? DEFAULT_LIMIT;
   const report = options.report === undefined ? emptyReport() : copyReport(options.report);
   const { service, onProgress } = options;
+  // Each user once per call: Redis's SCAN may return a key again when Redis shrinks its table during the walk.
+  const visited = new Set<string>();
 
   async function visit(userIds: readonly string[], unnamed: number, cursor: string | null): Promise<void> {
     const needsUser: RekeyAllProgress['needsUser'] = [];
     for (const userId of userIds) {
+      if (visited.has(userId)) continue;
+      visited.add(userId);
       const result = await service.rekey(userId);
       report.users++;
       report.resealed += result.resealed;

@@ -195,6 +195,32 @@ describe('rekeyAll: walking, progress and resuming', () => {
     expect(report).toMatchObject({ users: 2, unnamed: 3 });
   });
 
+  it('visits and counts a user once when the store scan returns the id again on a later page (Redis, while its table shrinks), or userIds repeat it', async () => {
+    const h = await populated(3);
+    const rotated = h.service({ secretKey: KEY_2, previousSecretKeys: [KEY_1] });
+    const visits: string[] = [];
+    const counting = {
+      rekey: async (userId: string): Promise<RekeyResult> => {
+        visits.push(userId);
+        return rotated.rekey(userId);
+      },
+    };
+    const pages = [['user-0', 'user-1'], ['user-1', 'user-2'], ['user-0']];
+    const repeating: UserStore = {
+      get: (id) => h.users.get(id),
+      put: (id, r, v) => h.users.put(id, r, v),
+      scan: async (cursor) => {
+        const index = cursor === null ? 0 : Number(cursor);
+        return { userIds: pages[index]!, cursor: index + 1 < pages.length ? String(index + 1) : null };
+      },
+    };
+    expect(await rekeyAll({ service: counting, users: repeating, limit: 2 })).toEqual({ users: 3, resealed: 3, needsUser: { recovery_codes: 0, totp: 0 }, dependsOn: {}, unnamed: 0 });
+    expect(visits).toEqual(['user-0', 'user-1', 'user-2']);
+    visits.length = 0;
+    expect(await rekeyAll({ service: counting, userIds: ['user-2', 'user-2', 'user-1', 'user-2'], limit: 2 })).toMatchObject({ users: 2, resealed: 0 });
+    expect(visits).toEqual(['user-2', 'user-1']);
+  });
+
   it.each([
     ['no options', undefined],
     ['no service', { users: new MemoryUserStore() }],

@@ -103,8 +103,8 @@ export class RedisUserStore implements UserStore {
    * hash exists for the whole walk is returned, and a page holds about
    * `limit` keys' worth (fewer once other keys share the database, none at
    * times). Redis may return a key twice when it shrinks its key table
-   * during the walk (after mass deletions), so a report then counts that
-   * user twice, never none; on a Cluster, a walk must not span a
+   * during the walk (after mass deletions): never none, and `rekeyAll`
+   * visits and counts such a user once per call; on a Cluster, a walk must not span a
    * resharding or failover. A hash written before twofold kept user ids
    * (no `u` field) is counted in `unnamed` until its next write names it.
    *
