@@ -46,6 +46,13 @@ function isRecord(value: unknown): value is VersionedRecord {
   );
 }
 
+/** What a store read gave, checked and in the current layout; null for no record. */
+function inCurrentLayout(current: unknown): { record: MfaRecord; version: number } | null {
+  if (current === null || current === undefined) return null;
+  if (!isRecord(current)) throw new MfaError('store_contract', 'UserStore.get returned something that is not a versioned MFA record');
+  return { record: upgradeRecord(current.record), version: current.version };
+}
+
 /**
  * Report a failure that must not fail the operation (an `onEvent` handler,
  * follow-up store work after a commit) as a process warning. Only the
@@ -96,21 +103,21 @@ export class ServiceContext {
     return plugin;
   }
 
-  /** `read` without a promise, for the embedded memory store's own records; undefined for any other store. */
-  readStored(userId: string): { record: MfaRecord; version: number } | null | undefined {
-    const stored = this.#stored?.read(userId);
-    if (stored === undefined) return undefined;
-    if (stored === null) return null;
-    return { record: upgradeRecord(stored.record), version: stored.version };
-  }
-
   /** The user's record in the current layout (a 0.1.0 record is upgraded; it is written back on the next change). */
   async read(userId: string): Promise<{ record: MfaRecord; version: number } | null> {
+    const stored = this.#readStored(userId);
+    return stored !== undefined ? stored : this.#fetch(userId);
+  }
+
+  /** `read` without a promise, from the embedded memory store's own records; undefined for any other store. */
+  #readStored(userId: string): { record: MfaRecord; version: number } | null | undefined {
     const stored = this.#stored?.read(userId);
-    const current = stored !== undefined ? stored : await this.users.get(userId);
-    if (current === null || current === undefined) return null;
-    if (!isRecord(current)) throw new MfaError('store_contract', 'UserStore.get returned something that is not a versioned MFA record');
-    return { record: upgradeRecord(current.record), version: current.version };
+    return stored === undefined ? undefined : inCurrentLayout(stored);
+  }
+
+  /** `read` through the store's `get`. */
+  async #fetch(userId: string): Promise<{ record: MfaRecord; version: number } | null> {
+    return inCurrentLayout(await this.users.get(userId));
   }
 
   /**
@@ -132,8 +139,8 @@ export class ServiceContext {
         await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(attempt, 20)));
       }
       const now = this.now();
-      let current = attempt === 0 && first !== undefined ? first : this.readStored(userId);
-      if (current === undefined) current = await this.read(userId);
+      let current = attempt === 0 && first !== undefined ? first : this.#readStored(userId);
+      if (current === undefined) current = await this.#fetch(userId);
       const decision = await decide(current?.record ?? blankRecord(), now);
       if (decision.write !== null) {
         const expected = current?.version ?? null;

@@ -87,10 +87,10 @@ export class MemoryUserStore implements UserStore {
 /**
  * How MfaService reads and writes its embedded store without the copies
  * `get` and `put` make for other callers: `read` gives the stored record
- * itself, `write` keeps the record the service built (a shallow copy of its
- * root; versions share what did not change). The service writes JSON data only, made of
- * objects it built or read from this store, and never changes a record it
- * read or wrote.
+ * itself, `write` keeps the record the service built (versions share what
+ * did not change). The service writes JSON data only, made of objects it
+ * built or read from this store, and never changes a record it read or
+ * wrote.
  */
 export interface StoredRecordAccess {
   read(userId: string): VersionedRecord | null;

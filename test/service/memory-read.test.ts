@@ -7,7 +7,7 @@
  * overridden is used through it.
  */
 import { describe, expect, it, vi } from 'vitest';
-import { MemoryRecoveryCodeStore, MemoryUserStore, MfaService } from '../../src/index.ts';
+import { isMfaError, MemoryRecoveryCodeStore, MemoryUserStore, MfaService } from '../../src/index.ts';
 import { storedRecordAccessOf } from '../../src/stores/memory.ts';
 import type { MfaRecord } from '../../src/stores/types.ts';
 import { FreezingMemoryUserStore, Harness, KEY_1, ok } from './fixtures.ts';
@@ -107,6 +107,16 @@ describe('the service reads the memory store without a copy', () => {
     // A stale version is refused, as put refuses it.
     expect(access.write('alice', { ...next, failures: 2 }, before.version)).toBe(false);
     expect((access.read('alice')!.record as MfaRecord).failures).toBe(1);
+  });
+
+  it('a record read without a copy is checked like one read through get: something else put there is store_contract, on every path', async () => {
+    const users = new MemoryUserStore();
+    const mfa = new MfaService({ issuer: 'Example App', secretKey: KEY_1, users, recoveryCodes: new MemoryRecoveryCodeStore() });
+    expect(await users.put('alice', { schema: 9, note: 'not a twofold record' } as never, null)).toBe(true);
+    for (const call of [() => mfa.status('alice'), () => mfa.lock('alice'), () => mfa.startLogin('alice')]) {
+      const error = await call().then(() => null, (e: unknown) => e);
+      expect(isMfaError(error, 'store_contract'), String(error)).toBe(true);
+    }
   });
 
   it('no other store gets the shortcut, a Proxy of a memory store neither', () => {
