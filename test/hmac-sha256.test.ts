@@ -8,24 +8,9 @@
 import { createHash, createHmac, createSecretKey, randomBytes } from 'node:crypto';
 import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
+import { bytesOf, prng } from './support/prng.ts';
 import { HmacSha256, SHA256_BLOCK_BYTES, SHA256_BYTES } from '../src/hmac-sha256.ts';
 import { createKeyRing, hmacSha256Into } from '../src/seal.ts';
-
-/** A small deterministic generator (mulberry32), so a failure can be replayed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function bytesOf(rand: () => number, length: number): Uint8Array {
-  return Uint8Array.from({ length }, () => Math.floor(rand() * 256));
-}
 
 function hex(bytes: Uint8Array): string {
   return Buffer.from(bytes).toString('hex');

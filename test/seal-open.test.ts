@@ -11,6 +11,7 @@ import { hkdf } from '@noble/hashes/hkdf.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils.js';
 import { describe, expect, it } from 'vitest';
+import { bytesOf, prng } from './support/prng.ts';
 import { MfaError } from '../src/errors.ts';
 import { checkWellFormed, lengthPrefixed } from '../src/length-prefixed.ts';
 import { createKeyRing, hmacSha256Into, type HmacKey, type KeyRing, type MacPurpose } from '../src/seal.ts';
@@ -134,22 +135,6 @@ class OracleRing {
 }
 
 // ---- Helpers. ----
-
-/** A small seeded PRNG (mulberry32), so a failure names a reproducible case. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function bytesOf(rand: () => number, length: number): Uint8Array {
-  return Uint8Array.from({ length }, () => Math.floor(rand() * 256));
-}
 
 function randomText(rand: () => number, maxLength: number): string {
   const pool = [...'abcXYZ019-_. ', 'é', 'ß', '例', 'え', '🚀', '\uD83D\uDE00', '\uFEFF', '\u0000', '\uFFFD'];

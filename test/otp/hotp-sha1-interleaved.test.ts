@@ -3,28 +3,10 @@
  * that each call fills and empties: instances made, used and wiped in any
  * order, keys at any offset in their buffers, all agree with node:crypto.
  */
-import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { HotpSha1, SHA1_BLOCK_BYTES } from '../../src/otp/hotp-sha1.ts';
-
-function byNode(key: Uint8Array, counter: number): number {
-  const message = Buffer.alloc(8);
-  message.writeUInt32BE(Math.floor(counter / 0x1_0000_0000), 0);
-  message.writeUInt32BE(counter >>> 0, 4);
-  const mac = createHmac('sha1', key).update(message).digest();
-  return mac.readUInt32BE(mac[19]! & 0x0f) & 0x7fff_ffff;
-}
-
-/** A small deterministic generator (mulberry32), so a failure can be replayed. */
-function random(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng } from '../support/prng.ts';
+import { hotpByNode } from './node-hotp.ts';
 
 function bytes(next: () => number, length: number): Uint8Array {
   return Uint8Array.from({ length }, () => Math.floor(next() * 256));
@@ -32,7 +14,7 @@ function bytes(next: () => number, length: number): Uint8Array {
 
 describe('HotpSha1 instances', () => {
   it('stay independent when made, used and wiped in any order', () => {
-    const next = random(99);
+    const next = prng(99);
     const live: { key: Uint8Array; hotp: HotpSha1 }[] = [];
     for (let n = 0; n < 3000; n++) {
       const action = next();
@@ -45,13 +27,13 @@ describe('HotpSha1 instances', () => {
       } else {
         const { key, hotp } = live[Math.floor(next() * live.length)]!;
         const counter = next() < 0.5 ? 50_000_000 + Math.floor(next() * 20_000_000) : Math.floor(next() * Number.MAX_SAFE_INTEGER);
-        if (hotp.truncated(counter) !== byNode(key, counter)) throw new Error(`mismatch: key ${Buffer.from(key).toString('hex')} counter ${counter}`);
+        if (hotp.truncated(counter) !== hotpByNode(key, counter)) throw new Error(`mismatch: key ${Buffer.from(key).toString('hex')} counter ${counter}`);
       }
     }
   });
 
   it('read keys at any offset in their buffer, Buffers too, and leave them unchanged', () => {
-    const next = random(5);
+    const next = prng(5);
     const backing = bytes(next, 200);
     const before = Buffer.from(backing).toString('hex');
     for (let offset = 0; offset < 8; offset++) {
@@ -59,7 +41,7 @@ describe('HotpSha1 instances', () => {
         const key = offset % 2 === 0 ? backing.subarray(offset, offset + length) : Buffer.from(backing.buffer, backing.byteOffset + offset, length);
         const hotp = new HotpSha1(key);
         for (const counter of [0, 59_000_000, 0xffff_ffff, 0x1_0000_0000, Number.MAX_SAFE_INTEGER]) {
-          expect(hotp.truncated(counter), `offset ${offset}, length ${length}, counter ${counter}`).toBe(byNode(key, counter));
+          expect(hotp.truncated(counter), `offset ${offset}, length ${length}, counter ${counter}`).toBe(hotpByNode(key, counter));
         }
         hotp.wipe();
       }
@@ -78,9 +60,9 @@ describe('HotpSha1 instances', () => {
     const b = new Uint8Array(20).fill(9);
     const ha = new HotpSha1(a);
     const hb = new HotpSha1(b);
-    expect(ha.truncated(123)).toBe(byNode(a, 123));
+    expect(ha.truncated(123)).toBe(hotpByNode(a, 123));
     ha.wipe();
-    expect(ha.truncated(123)).not.toBe(byNode(a, 123));
-    expect(hb.truncated(123)).toBe(byNode(b, 123));
+    expect(ha.truncated(123)).not.toBe(hotpByNode(a, 123));
+    expect(hb.truncated(123)).toBe(hotpByNode(b, 123));
   });
 });

@@ -5,25 +5,8 @@
 import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { HotpSha1, SHA1_BLOCK_BYTES } from '../../src/otp/hotp-sha1.ts';
-
-function byNode(key: Uint8Array, counter: number): number {
-  const message = Buffer.alloc(8);
-  message.writeUInt32BE(Math.floor(counter / 0x1_0000_0000), 0);
-  message.writeUInt32BE(counter >>> 0, 4);
-  const mac = createHmac('sha1', key).update(message).digest();
-  return mac.readUInt32BE(mac[19]! & 0x0f) & 0x7fff_ffff;
-}
-
-/** A small deterministic generator (mulberry32), so a failure can be replayed. */
-function random(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng } from '../support/prng.ts';
+import { hotpByNode } from './node-hotp.ts';
 
 describe('HotpSha1', () => {
   it("gives RFC 4226 Appendix D's truncated values for counters 0..9", () => {
@@ -33,26 +16,26 @@ describe('HotpSha1', () => {
   });
 
   it('agrees with node:crypto for every key length 0..64 and random counters up to 2^53 - 1', () => {
-    const next = random(13);
+    const next = prng(13);
     for (let length = 0; length <= SHA1_BLOCK_BYTES; length++) {
       for (let trial = 0; trial < 20; trial++) {
         const key = Uint8Array.from({ length }, () => Math.floor(next() * 256));
         const hotp = new HotpSha1(key);
         const counters = [0, 1, 0xffff_ffff, 0x1_0000_0000, Number.MAX_SAFE_INTEGER, Math.floor(next() * 2 ** 32), Math.floor(next() * Number.MAX_SAFE_INTEGER)];
-        for (const counter of counters) expect(hotp.truncated(counter), `key ${Buffer.from(key).toString('hex')} counter ${counter}`).toBe(byNode(key, counter));
+        for (const counter of counters) expect(hotp.truncated(counter), `key ${Buffer.from(key).toString('hex')} counter ${counter}`).toBe(hotpByNode(key, counter));
         hotp.wipe();
       }
     }
   });
 
   it('agrees with node:crypto over 20,000 random 20-byte keys at TOTP-sized counters (every truncation offset)', () => {
-    const next = random(42);
+    const next = prng(42);
     const offsets = new Set<number>();
     for (let trial = 0; trial < 20_000; trial++) {
       const key = Uint8Array.from({ length: 20 }, () => Math.floor(next() * 256));
       const counter = 55_000_000 + Math.floor(next() * 10_000_000);
       const hotp = new HotpSha1(key);
-      const expected = byNode(key, counter);
+      const expected = hotpByNode(key, counter);
       if (hotp.truncated(counter) !== expected) throw new Error(`mismatch: key ${Buffer.from(key).toString('hex')} counter ${counter}`);
       const message = Buffer.alloc(8);
       message.writeUInt32BE(Math.floor(counter / 0x1_0000_0000), 0);
@@ -68,8 +51,8 @@ describe('HotpSha1', () => {
     const ha = new HotpSha1(a);
     const hb = new HotpSha1(b);
     for (let counter = 100; counter < 110; counter++) {
-      expect(ha.truncated(counter)).toBe(byNode(a, counter));
-      expect(hb.truncated(counter)).toBe(byNode(b, counter));
+      expect(ha.truncated(counter)).toBe(hotpByNode(a, counter));
+      expect(hb.truncated(counter)).toBe(hotpByNode(b, counter));
     }
   });
 

@@ -7,6 +7,7 @@
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import { prng } from '../support/prng.ts';
 import { createKeyRing, type HmacKey } from '../../src/seal.ts';
 import { openChallenge, signChallenge, type ChallengeClaims, type ChallengePurpose } from '../../src/service/challenge.ts';
 import { MAX_USER_ID_BYTES } from '../../src/service/context.ts';
@@ -44,18 +45,6 @@ function oracleOpenChallenge(keys: readonly HmacKey[], challenge: unknown, purpo
 }
 
 // ---- Inputs. ----
-
-/** A small seeded PRNG (mulberry32), so a failure names a reproducible case. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const B64URL_CHARS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
 /** Characters to splice in: base64url, digits, the separator, base64's other alphabet and padding, space, controls, non-ASCII, lone and paired surrogates. */

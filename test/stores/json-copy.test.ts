@@ -1,5 +1,6 @@
 import { isDeepStrictEqual } from 'node:util';
 import { describe, expect, it, vi } from 'vitest';
+import { prng } from '../support/prng.ts';
 import { isMfaError, MemoryUserStore, type StoredMfaRecord } from 'twofold';
 import { sampleRecord } from 'twofold/testing';
 import { copyJsonData, jsonCopy } from '../../src/stores/json-copy.ts';
@@ -462,18 +463,6 @@ describe('jsonCopy and copyJsonData', () => {
     expect(data).toStrictEqual(typicalRecord());
   });
 });
-
-/** Deterministic PRNG (mulberry32). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function randomValues(seed: number, count: number): unknown[] {
   const random = prng(seed);
