@@ -19,7 +19,7 @@ import { RedisRecoveryCodeStore, RedisUserStore } from '../src/stores/redis/inde
 import { migrate as migrateSqlite, SqliteRecoveryCodeStore, SqliteUserStore } from '../src/stores/sqlite/index.ts';
 import { migrate as migrateMysql, MysqlRecoveryCodeStore, MysqlUserStore } from '../src/stores/mysql/index.ts';
 import { userKey } from '../src/stores/user-key.ts';
-import { measureConcurrent, median, percentile, printPaired, printTable, type PairedResult, type Result } from './harness.ts';
+import { alternatePairs, concurrentRate, measureConcurrent, printPaired, printTable, type PairedResult, type Result } from './harness.ts';
 import { enrollFleet, measureVerifyLogin, type Fleet } from './service.ts';
 
 const USERS = Number(process.env.BENCH_ADAPTER_USERS ?? 2000);
@@ -168,22 +168,6 @@ export async function benchAdapters(): Promise<void> {
   if (paired.length > 0) printPaired('PostgreSQL verifyLogin against the raw loop, paired rounds (the targets)', paired);
 }
 
-/** `fn` run by `concurrency` workers for about `ms`: its ops/s. */
-async function rawSlice(fn: () => Promise<void>, concurrency: number, ms: number): Promise<number> {
-  let ops = 0;
-  const start = performance.now();
-  const end = start + ms;
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (performance.now() < end) {
-        await fn();
-        ops++;
-      }
-    }),
-  );
-  return (ops * 1000) / (performance.now() - start);
-}
-
 /**
  * verifyLogin against the raw loop in pairs, as the memory target is
  * measured: each pair times one round of verifications (every user once)
@@ -193,37 +177,18 @@ async function rawSlice(fn: () => Promise<void>, concurrency: number, ms: number
  * interquartile range. `BENCH_PAIRS_PG` pairs (default 9) after one warm-up pair.
  */
 async function measureAgainstRaw(name: string, fleet: Fleet, rawName: string, rawLogin: () => Promise<void>, concurrency: number): Promise<PairedResult> {
-  const pairs = Number(process.env.BENCH_PAIRS_PG ?? 9);
-  const base: number[] = [];
-  const cand: number[] = [];
-  const ratios: number[] = [];
   let roundMs = 500;
-  for (let pair = -1; pair < pairs; pair++) {
-    const verify = async () => {
+  return alternatePairs(
+    rawName,
+    () => concurrentRate(rawLogin, concurrency, roundMs),
+    name,
+    async () => {
       const t0 = performance.now();
       const ops = (await measureVerifyLogin(name, fleet, concurrency, 1)).opsPerSec;
       // The timed round is about half of the call (a warm-up round comes first).
       roundMs = (performance.now() - t0) / 2;
       return ops;
-    };
-    let b: number;
-    let c: number;
-    if (pair % 2 === 0) {
-      b = await rawSlice(rawLogin, concurrency, roundMs);
-      c = await verify();
-    } else {
-      c = await verify();
-      b = await rawSlice(rawLogin, concurrency, roundMs);
-    }
-    if (pair < 0) continue;
-    base.push(b);
-    cand.push(c);
-    ratios.push(c / b);
-  }
-  return {
-    baseline: { name: rawName, opsPerSec: median(base), medianUs: 1e6 / median(base) },
-    candidate: { name, opsPerSec: median(cand), medianUs: 1e6 / median(cand) },
-    ratio: median(ratios),
-    ratioIqr: [percentile(ratios, 25), percentile(ratios, 75)],
-  };
+    },
+    Number(process.env.BENCH_PAIRS_PG ?? 9),
+  );
 }

@@ -100,26 +100,28 @@ export async function measureConcurrent(
 ): Promise<Result> {
   const rounds = options.rounds ?? ROUNDS;
   const roundMs = options.roundMs ?? ROUND_MS;
-  const runRound = async (ms: number, latencies: number[] | null) => {
-    let ops = 0;
-    const start = performance.now();
-    const end = start + ms;
-    const worker = async () => {
-      while (performance.now() < end) {
-        const t0 = performance.now();
-        sink = await fn();
-        latencies?.push((performance.now() - t0) * 1000);
-        ops++;
-      }
-    };
-    await Promise.all(Array.from({ length: concurrency }, worker));
-    return (ops * 1000) / (performance.now() - start);
-  };
-  await runRound(roundMs, null);
+  await concurrentRate(fn, concurrency, roundMs);
   const rates: number[] = [];
   const latencies: number[] = [];
-  for (let r = 0; r < rounds; r++) rates.push(await runRound(roundMs, latencies));
+  for (let r = 0; r < rounds; r++) rates.push(await concurrentRate(fn, concurrency, roundMs, latencies));
   return { name, opsPerSec: median(rates), medianUs: median(latencies), p99Us: percentile(latencies, 99) };
+}
+
+/** `fn` run by `concurrency` workers back to back for about `ms`: its ops/s (each call's latency in µs pushed to `latencies`). */
+export async function concurrentRate(fn: () => Promise<unknown>, concurrency: number, ms: number, latencies?: number[]): Promise<number> {
+  let ops = 0;
+  const start = performance.now();
+  const end = start + ms;
+  const worker = async () => {
+    while (performance.now() < end) {
+      const t0 = performance.now();
+      sink = await fn();
+      latencies?.push((performance.now() - t0) * 1000);
+      ops++;
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  return (ops * 1000) / (performance.now() - start);
 }
 
 function fmt(n: number, digits = 0): string {
@@ -183,22 +185,57 @@ export function measurePaired(
   slice(candidate);
   const base: number[] = [];
   const cand: number[] = [];
-  const ratios: number[] = [];
   for (let i = 0; i < pairs; i++) {
     // Alternate which goes first, so neither always gets the warmer slot.
     const [b, c] = i % 2 === 0 ? [slice(baseline), slice(candidate)] : (() => { const c2 = slice(candidate); return [slice(baseline), c2]; })();
     base.push(b);
     cand.push(c);
-    ratios.push(c / b);
   }
-  const b = median(base);
-  const c = median(cand);
+  return pairedResult(baselineName, base, candidateName, cand);
+}
+
+/** The median rates and the median of the per-pair ratios (with its interquartile range) of rates measured in pairs. */
+export function pairedResult(baselineName: string, base: readonly number[], candidateName: string, cand: readonly number[]): PairedResult {
+  const ratios = cand.map((c, i) => c / base[i]!);
+  const b = median([...base]);
+  const c = median([...cand]);
   return {
     baseline: { name: baselineName, opsPerSec: b, medianUs: 1e6 / b },
     candidate: { name: candidateName, opsPerSec: c, medianUs: 1e6 / c },
     ratio: median(ratios),
     ratioIqr: [percentile(ratios, 25), percentile(ratios, 75)],
   };
+}
+
+/**
+ * Two asynchronous measurements (each giving ops/s) in pairs, taken right
+ * after each other with which goes first alternating, after one warm-up
+ * pair; see pairedResult.
+ */
+export async function alternatePairs(
+  baselineName: string,
+  baseline: () => number | Promise<number>,
+  candidateName: string,
+  candidate: () => number | Promise<number>,
+  pairs: number,
+): Promise<PairedResult> {
+  const base: number[] = [];
+  const cand: number[] = [];
+  for (let pair = -1; pair < pairs; pair++) {
+    let b: number;
+    let c: number;
+    if (pair % 2 === 0) {
+      b = await baseline();
+      c = await candidate();
+    } else {
+      c = await candidate();
+      b = await baseline();
+    }
+    if (pair < 0) continue; // warm-up pair
+    base.push(b);
+    cand.push(c);
+  }
+  return pairedResult(baselineName, base, candidateName, cand);
 }
 
 /** Print paired ratios against their targets. */

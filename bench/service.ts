@@ -5,7 +5,7 @@
  */
 import { createHmac } from 'node:crypto';
 import { generateTotp, MemoryRecoveryCodeStore, MemoryUserStore, MfaService, type MfaServiceOptions } from '../src/index.ts';
-import { measureSync, median, percentile, printPaired, printTable, type PairedResult, type Result } from './harness.ts';
+import { alternatePairs, measureSync, median, percentile, printPaired, printTable, type PairedResult, type Result } from './harness.ts';
 
 const SECRET_KEY = new Uint8Array(32).fill(9);
 const START = 1_764_000_015_000;
@@ -122,26 +122,13 @@ export function measureRaw(steps: number, options?: { rounds?: number; roundMs?:
  * per-pair ratios is reported, as for the verifyTotp targets.
  */
 export async function measureVerifyLoginPaired(name: string, fleet: Fleet, pairs = Number(process.env.BENCH_PAIRS_ASYNC ?? 15)): Promise<PairedResult> {
-  const rawSlice = (ms: number) => measureRaw(3, { rounds: 1, roundMs: ms }).opsPerSec;
-  const base: number[] = [];
-  const cand: number[] = [];
-  const ratios: number[] = [];
-  for (let pair = -1; pair < pairs; pair++) {
-    const verify = async () => (await measureVerifyLogin(name, fleet, 1, 1)).opsPerSec;
-    const [b, c] = pair % 2 === 0 ? [rawSlice(60), await verify()] : await (async () => { const c2 = await verify(); return [rawSlice(60), c2]; })();
-    if (pair < 0) continue; // warm-up pair
-    base.push(b);
-    cand.push(c);
-    ratios.push(c / b);
-  }
-  const b = median(base);
-  const c = median(cand);
-  return {
-    baseline: { name: 'raw node:crypto HMAC+truncate ×3', opsPerSec: b, medianUs: 1e6 / b },
-    candidate: { name, opsPerSec: c, medianUs: 1e6 / c },
-    ratio: median(ratios),
-    ratioIqr: [percentile(ratios, 25), percentile(ratios, 75)],
-  };
+  return alternatePairs(
+    'raw node:crypto HMAC+truncate ×3',
+    () => measureRaw(3, { rounds: 1, roundMs: 60 }).opsPerSec,
+    name,
+    async () => (await measureVerifyLogin(name, fleet, 1, 1)).opsPerSec,
+    pairs,
+  );
 }
 
 export async function benchService(): Promise<void> {
