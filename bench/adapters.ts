@@ -19,8 +19,8 @@ import { RedisRecoveryCodeStore, RedisUserStore } from '../src/stores/redis/inde
 import { migrate as migrateSqlite, SqliteRecoveryCodeStore, SqliteUserStore } from '../src/stores/sqlite/index.ts';
 import { migrate as migrateMysql, MysqlRecoveryCodeStore, MysqlUserStore } from '../src/stores/mysql/index.ts';
 import { userKey } from '../src/stores/user-key.ts';
-import { alternatePairs, concurrentRate, measureConcurrent, printPaired, printTable, type PairedResult, type Result } from './harness.ts';
-import { enrollFleet, measureVerifyLogin, type Fleet } from './service.ts';
+import { measureConcurrent, pairedResult, printPaired, printTable, runCount, type PairedResult, type Result } from './harness.ts';
+import { enrollFleet, measureVerifyLogin, prepareLogins, runLogins, type Fleet } from './service.ts';
 
 const USERS = Number(process.env.BENCH_ADAPTER_USERS ?? 2000);
 const POSTGRES_URL = process.env.TWOFOLD_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -169,26 +169,39 @@ export async function benchAdapters(): Promise<void> {
 }
 
 /**
- * verifyLogin against the raw loop in pairs, as the memory target is
- * measured: each pair times one round of verifications (every user once)
- * and a slice of the raw loop about as long right next to it, alternating
- * which goes first, so both see the same state of the server, its disk and
- * the machine; the median of the per-pair ratios is the figure, with its
- * interquartile range. `BENCH_PAIRS_PG` pairs (default 9) after one warm-up pair.
+ * verifyLogin against the raw loop, interleaved finely so that both see the
+ * same state of the server, its disk and the machine: each pair is one round
+ * of verifications (every user once, prepared untimed), cut into blocks of
+ * `BENCH_PG_BLOCK` logins per worker (default 20), each block run right
+ * beside a block of the raw loop with as many calls at the same concurrency,
+ * which goes first alternating. A pair's ratio is the raw loop's time over
+ * verifyLogin's for the same number of calls; the figure is the median of
+ * `BENCH_PAIRS_PG` pairs (default 9, after one warm-up pair), with its
+ * interquartile range. (Pairs of whole rounds, a second or two each, drifted
+ * with the disk: one run's pairs read 0.55 to 0.86.)
  */
 async function measureAgainstRaw(name: string, fleet: Fleet, rawName: string, rawLogin: () => Promise<void>, concurrency: number): Promise<PairedResult> {
-  let roundMs = 500;
-  return alternatePairs(
-    rawName,
-    () => concurrentRate(rawLogin, concurrency, roundMs),
-    name,
-    async () => {
-      const t0 = performance.now();
-      const ops = (await measureVerifyLogin(name, fleet, concurrency, 1)).opsPerSec;
-      // The timed round is about half of the call (a warm-up round comes first).
-      roundMs = (performance.now() - t0) / 2;
-      return ops;
-    },
-    Number(process.env.BENCH_PAIRS_PG ?? 9),
-  );
+  const block = concurrency * Number(process.env.BENCH_PG_BLOCK ?? 20);
+  const pairs = Number(process.env.BENCH_PAIRS_PG ?? 9);
+  const base: number[] = [];
+  const cand: number[] = [];
+  for (let pair = -1; pair < pairs; pair++) {
+    const work = await prepareLogins(fleet);
+    let rawMs = 0;
+    let verifyMs = 0;
+    for (let from = 0, i = 0; from < work.length; from += block, i++) {
+      const to = Math.min(from + block, work.length);
+      if (i % 2 === 0) {
+        rawMs += await runCount(rawLogin, to - from, concurrency);
+        verifyMs += await runLogins(fleet, work, concurrency, from, to);
+      } else {
+        verifyMs += await runLogins(fleet, work, concurrency, from, to);
+        rawMs += await runCount(rawLogin, to - from, concurrency);
+      }
+    }
+    if (pair < 0) continue; // warm-up pair
+    base.push((work.length * 1000) / rawMs);
+    cand.push((work.length * 1000) / verifyMs);
+  }
+  return pairedResult(rawName, base, name, cand);
 }

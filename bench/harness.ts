@@ -124,6 +124,20 @@ export async function concurrentRate(fn: () => Promise<unknown>, concurrency: nu
   return (ops * 1000) / (performance.now() - start);
 }
 
+/** `count` calls of `fn` by `concurrency` workers back to back: the elapsed milliseconds. */
+export async function runCount(fn: () => Promise<unknown>, count: number, concurrency: number): Promise<number> {
+  let started = 0;
+  const t0 = performance.now();
+  const worker = async () => {
+    while (started < count) {
+      started++;
+      sink = await fn();
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, count) }, worker));
+  return performance.now() - t0;
+}
+
 function fmt(n: number, digits = 0): string {
   return n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 }

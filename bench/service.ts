@@ -49,39 +49,65 @@ export async function enrollFleet(
   return { mfa, clock, users };
 }
 
+/** One login's work: a fresh challenge and a valid, never-used code for it. */
+export interface LoginWork {
+  challenge: string;
+  code: string;
+}
+
+/**
+ * A round's work (untimed): moves the clock one TOTP step on, so that every
+ * user has a step not yet used, and makes a challenge and a code for each.
+ */
+export async function prepareLogins(fleet: Fleet): Promise<LoginWork[]> {
+  fleet.clock.now += 30_000;
+  const work: LoginWork[] = [];
+  for (const user of fleet.users) {
+    const start = await fleet.mfa.startLogin(user.id);
+    if (!start.ok || !start.mfaRequired) throw new Error('startLogin did not ask for MFA');
+    work.push({ challenge: start.challenge, code: generateTotp(user.secret, { now: fleet.clock.now }) });
+  }
+  return work;
+}
+
+/**
+ * Verifies `work[from, to)` with `concurrency` workers, each taking the next
+ * item; every verification must succeed, or this throws. Resolves to the
+ * elapsed milliseconds (each call's latency in µs pushed to `latencies`).
+ */
+export async function runLogins(fleet: Fleet, work: readonly LoginWork[], concurrency: number, from = 0, to = work.length, latencies?: number[]): Promise<number> {
+  let next = from;
+  let failures = 0;
+  const t0 = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < to) {
+        const item = work[next++]!;
+        const s = performance.now();
+        const result = await fleet.mfa.verifyLogin(item.challenge, { totp: item.code });
+        latencies?.push((performance.now() - s) * 1000);
+        if (!result.ok) failures++;
+      }
+    }),
+  );
+  const elapsed = performance.now() - t0;
+  if (failures > 0) throw new Error(`${failures} verifications failed`);
+  return elapsed;
+}
+
 /**
  * verifyLogin with a valid, never-used code on a fresh challenge, at a
- * given concurrency. Each round moves the clock one TOTP step on, makes the
- * challenges and codes for every user (untimed), then times only the
- * verifications. Every verification must succeed, or the bench aborts.
+ * given concurrency. Each round prepares every user's login (untimed, see
+ * prepareLogins), then times only the verifications, after one warm-up round.
  */
 export async function measureVerifyLogin(name: string, fleet: Fleet, concurrency: number, rounds = 7): Promise<Result> {
   const rates: number[] = [];
   const latencies: number[] = [];
   for (let round = -1; round < rounds; round++) {
-    fleet.clock.now += 30_000;
-    const work: Array<{ challenge: string; code: string }> = [];
-    for (const user of fleet.users) {
-      const start = await fleet.mfa.startLogin(user.id);
-      if (!start.ok || !start.mfaRequired) throw new Error('startLogin did not ask for MFA');
-      work.push({ challenge: start.challenge, code: generateTotp(user.secret, { now: fleet.clock.now }) });
-    }
-    let next = 0;
-    let failures = 0;
-    const t0 = performance.now();
-    await Promise.all(
-      Array.from({ length: concurrency }, async () => {
-        while (next < work.length) {
-          const item = work[next++]!;
-          const s = performance.now();
-          const result = await fleet.mfa.verifyLogin(item.challenge, { totp: item.code });
-          if (round >= 0) latencies.push((performance.now() - s) * 1000);
-          if (!result.ok) failures++;
-        }
-      }),
-    );
-    const elapsed = performance.now() - t0;
-    if (failures > 0) throw new Error(`${name}: ${failures} verifications failed`);
+    const work = await prepareLogins(fleet);
+    const elapsed = await runLogins(fleet, work, concurrency, 0, work.length, round >= 0 ? latencies : undefined).catch((error: Error) => {
+      throw new Error(`${name}: ${error.message}`);
+    });
     if (round >= 0) rates.push((work.length * 1000) / elapsed);
   }
   const opsPerSec = median(rates);
