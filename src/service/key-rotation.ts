@@ -66,35 +66,50 @@ export interface Moved {
  */
 export function moveToCurrentKey(ctx: ServiceContext, userId: string, record: MfaRecord, now: number): Moved {
   const ring = ctx.ring;
-  const stale = (sealed: string) => ring.keyIdOf(sealed) !== ring.currentKeyId && !underDroppedKey(ctx, sealed);
-  const reseal = (sealed: string, purpose: string) => ring.seal(ring.open(sealed, userId, purpose), userId, purpose);
   let next = record;
   let resealed = 0;
-  if (record.factors.some((f) => f.kind === 'totp' && stale(f.secret))) {
-    next = withChanges(next, {
-      factors: next.factors.map((f) => {
-        if (f.kind !== 'totp' || !stale(f.secret)) return f;
+  // (Loops and module-level helpers rather than closures: this runs in every successful proof.)
+  let staleTotp = false;
+  for (const f of record.factors) {
+    if (f.kind === 'totp' && isStale(ctx, f.secret)) staleTotp = true;
+  }
+  if (staleTotp) {
+    const factors = [];
+    for (const f of record.factors) {
+      if (f.kind !== 'totp' || !isStale(ctx, f.secret)) factors.push(f);
+      else {
+        factors.push({ ...f, secret: resealUnder(ctx, f.secret, userId, SEAL_TOTP) });
         resealed++;
-        return { ...f, secret: reseal(f.secret, SEAL_TOTP) };
-      }),
-    });
+      }
+    }
+    next = withChanges(next, { factors });
   }
   const pending = record.pendingTotp;
   if (pending !== null && underDroppedKey(ctx, pending.secret)) {
     next = withChanges(next, { pendingTotp: null });
-  } else if (pending !== null && stale(pending.secret)) {
-    next = withChanges(next, { pendingTotp: { ...pending, secret: reseal(pending.secret, SEAL_TOTP) } });
+  } else if (pending !== null && isStale(ctx, pending.secret)) {
+    next = withChanges(next, { pendingTotp: { ...pending, secret: resealUnder(ctx, pending.secret, userId, SEAL_TOTP) } });
     resealed++;
   }
   const unrevealed = record.unrevealedCodes;
   if (unrevealed !== null && underDroppedKey(ctx, unrevealed)) {
     next = withChanges(next, installCodeSet(ctx, userId, newCodeSet(ctx), record.recoveryCodeGeneration + 1, now));
     resealed++;
-  } else if (unrevealed !== null && stale(unrevealed)) {
+  } else if (unrevealed !== null && isStale(ctx, unrevealed)) {
     next = withChanges(next, { unrevealedCodes: ring.seal(ring.openText(unrevealed, userId, SEAL_CODES), userId, SEAL_CODES) });
     resealed++;
   }
   return { record: next, resealed };
+}
+
+/** Sealed under a retired key the ring still holds: one to move to the current key. */
+function isStale(ctx: ServiceContext, sealed: string): boolean {
+  return ctx.ring.keyIdOf(sealed) !== ctx.ring.currentKeyId && !underDroppedKey(ctx, sealed);
+}
+
+/** `sealed` opened and sealed again under the current key, for the same user and purpose. */
+function resealUnder(ctx: ServiceContext, sealed: string, userId: string, purpose: string): string {
+  return ctx.ring.seal(ctx.ring.open(sealed, userId, purpose), userId, purpose);
 }
 
 /** What {@link keyDependencies} finds. */

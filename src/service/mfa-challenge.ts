@@ -44,7 +44,10 @@ export function issueChallenge(ctx: ServiceContext, userId: string, record: MfaR
  */
 export function spendChallenge(ctx: ServiceContext, record: MfaRecord, claims: ChallengeClaims, now: number): Pick<MfaRecord, 'spentChallenges' | 'challengeEpoch'> {
   const keepUntil = now - ctx.options.challengeTtlMs;
-  const spent = record.spentChallenges.filter((c) => c.expiresAt > keepUntil);
+  const spent: MfaRecord['spentChallenges'] = [];
+  for (const c of record.spentChallenges) {
+    if (c.expiresAt > keepUntil) spent.push(c);
+  }
   if (spent.length >= MAX_SPENT_CHALLENGES) return { spentChallenges: [], challengeEpoch: record.challengeEpoch + 1 };
   // The filtered list is this call's own: the id is added to it, not to a copy of it.
   spent.push({ id: claims.id, expiresAt: claims.expiresAt });

@@ -36,10 +36,15 @@ const PROOF_KEYS = ['totp', 'recoveryCode', 'webauthn', 'stepUp'] as const;
  */
 function parseProof(proof: unknown, digits: number, context: ProofContext, hasChallenge: boolean): ParsedProof | null {
   if (typeof proof !== 'object' || proof === null) return null;
-  const present = PROOF_KEYS.filter((key) => (proof as Record<string, unknown>)[key] !== undefined);
-  if (present.length !== 1) return null;
-  const value = (proof as Record<string, unknown>)[present[0]!];
-  switch (present[0]!) {
+  let present: (typeof PROOF_KEYS)[number] | null = null;
+  for (const key of PROOF_KEYS) {
+    if ((proof as Record<string, unknown>)[key] === undefined) continue;
+    if (present !== null) return null;
+    present = key;
+  }
+  if (present === null) return null;
+  const value = (proof as Record<string, unknown>)[present];
+  switch (present) {
     case 'totp':
       return isTotpCode(value, digits) ? { method: 'totp', code: value } : null;
     case 'recoveryCode': {
@@ -107,7 +112,13 @@ export async function withProof<T extends { ok: boolean }>(
         // the number is compared first, and only an entry of the same expiry has
         // its id read (at 20 spent ids, reading every id string was a tenth of
         // a login's time). One who could forge the MAC needs no spent id anyway.
-        const spent = record.spentChallenges.some((c) => c.expiresAt === claims.expiresAt && c.id === claims.id);
+        let spent = false;
+        for (const c of record.spentChallenges) {
+          if (c.expiresAt === claims.expiresAt && c.id === claims.id) {
+            spent = true;
+            break;
+          }
+        }
         if (spent || (!alreadyConsumed && record.challengeEpoch !== claims.epoch)) {
           return { write: null, result: { ok: false, reason: 'challenge_invalid' } };
         }

@@ -30,7 +30,9 @@ export function describeFactor(factor: FactorRecord): FactorInfo {
 
 /** The record's factors with `next` in place of the factor of the same id. */
 export function replaceFactor(factors: readonly FactorRecord[], next: FactorRecord): FactorRecord[] {
-  return factors.map((f) => (f.id === next.id ? next : f));
+  const replaced: FactorRecord[] = [];
+  for (const f of factors) replaced.push(f.id === next.id ? next : f);
+  return replaced;
 }
 
 /** Labels are shown back to the user: 1..64 characters, well-formed, no control characters. */

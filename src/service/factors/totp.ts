@@ -73,7 +73,10 @@ export function matchTotpStep(ctx: ServiceContext, userId: string, sealed: strin
 
 /** The user's authenticator app, if any. */
 export function totpFactorOf(record: MfaRecord): TotpFactorRecord | null {
-  return (record.factors.find((f) => f.kind === 'totp') as TotpFactorRecord | undefined) ?? null;
+  for (const f of record.factors) {
+    if (f.kind === 'totp') return f;
+  }
+  return null;
 }
 
 /** Digits a TOTP code must have for this user (their app's, or the configured default). */
