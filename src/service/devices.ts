@@ -91,11 +91,6 @@ export function newDeviceToken(ctx: ServiceContext, userId: string, id = randomB
   return { id, token: `${id}.${secret}.${digest.subarray(0, TAG_BYTES).toString('base64url')}`, hash: digest.toString('base64url') };
 }
 
-/** The device id a well-formed token names, or null. Never throws, whatever `token` is. */
-export function deviceIdOf(token: unknown): string | null {
-  return parseDeviceToken(token)?.id ?? null;
-}
-
 /**
  * What the token is to the device: its live token (the digest equals the
  * stored hash), one twofold issued for it and rotated away since (the tag

@@ -169,7 +169,9 @@ export async function withProof<T extends { ok: boolean }>(
         if (!check.counted) return { write: null, result: { ok: false, reason: check.reason, attemptsLeft: attemptsLeft(ctx.options, record) } };
         return failureDecision(ctx.options, userId, record, now, proof.method, check.reason, context, check.events);
       }
-      let next: MfaRecord = withChanges(record, { lastMfaAt: now });
+      // A success clears the failure counts and any lock (DESIGN §3) — unless this is
+      // the retry of a consumed code whose write lost a race: what came after it stays.
+      let next: MfaRecord = alreadyConsumed ? withChanges(record, { lastMfaAt: now }) : clearLock(record, { lastMfaAt: now });
       if (check !== null) next.factors = replaceFactor(record.factors, check.factor);
       // A code that matched tells which key the set's hashes are under (a set hashed before records kept it).
       if (consumed !== null) next.recoveryCodeKeyIds = [consumed.keyId];
@@ -200,7 +202,7 @@ export async function withProof<T extends { ok: boolean }>(
       if (proof.method === 'recovery_code') {
         events.push({ type: 'recovery_code.used', userId, at: now, context, recoveryCodesRemaining: remaining });
       }
-      const success = await handlers.onSuccess(alreadyConsumed ? next : clearLock(next), now, proved);
+      const success = await handlers.onSuccess(next, now, proved);
       if (success.events !== undefined) events.push(...success.events);
       return { write: success.write, result: success.result, events };
     }, async () => {

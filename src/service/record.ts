@@ -74,9 +74,10 @@ export function newFactorId(): string {
   return randomBytes(16).toString('base64url');
 }
 
-/** The record with failure counts and any lock cleared. */
-export function clearLock(record: MfaRecord): MfaRecord {
-  return withChanges(record, noLock());
+/** The record with failure counts and any lock cleared (and `changes` applied, in the same copy). */
+export function clearLock(record: MfaRecord, changes?: Partial<MfaRecord>): MfaRecord {
+  const cleared = withChanges(record, noLock());
+  return changes === undefined ? cleared : Object.assign(cleared, changes);
 }
 
 /**
