@@ -24,7 +24,9 @@ export function newCodeSet(ctx: ServiceContext): NewCodeSet {
 /**
  * The record fields that make `set` the live set (revealable once), at
  * `generation`. Its hashes are made under the current key ({@link hashCodes}),
- * now and again when it is revealed.
+ * now and again when it is revealed. Its count is noted with it: a set not
+ * yet revealed is whole (nobody knows its codes), so a login reports its
+ * size without opening the sealed codes.
  */
 export function installCodeSet(ctx: ServiceContext, userId: string, set: NewCodeSet, generation: number, now: number) {
   return {
@@ -33,6 +35,7 @@ export function installCodeSet(ctx: ServiceContext, userId: string, set: NewCode
     recoveryCodeGeneration: generation,
     unrevealedCodes: ctx.ring.seal(JSON.stringify(set.codes), userId, SEAL_CODES),
     recoveryCodesCreatedAt: now,
+    recoveryCodesUnused: { generation, count: set.codes.length },
   } satisfies Partial<MfaRecord>;
 }
 
@@ -67,18 +70,19 @@ export async function remainingCodes(ctx: ServiceContext, userId: string, record
 }
 
 /**
- * Unused codes of the live revealed set as the record last counted them,
- * or null when the record cannot tell (no count for this generation, a set
- * not yet revealed, no set). See `MfaRecord.recoveryCodesUnused`.
+ * Unused codes of the live set as the record last counted them (a set not
+ * yet revealed: its size, noted when it was made), or null when the record
+ * cannot tell (no count for this generation, no set). See
+ * `MfaRecord.recoveryCodesUnused`.
  */
 export function recordedUnusedCodes(record: MfaRecord): number | null {
   const recorded = record.recoveryCodesUnused;
-  if (record.recoveryCodeSet === null || record.unrevealedCodes !== null || recorded === undefined || recorded === null) return null;
+  if (record.recoveryCodeSet === null || recorded === undefined || recorded === null) return null;
   return recorded.generation === record.recoveryCodeGeneration && Number.isSafeInteger(recorded.count) && recorded.count >= 0 ? recorded.count : null;
 }
 
-/** The record with `count` noted as the unused codes of its live revealed set (unchanged when there is none). */
+/** The record with `count` noted as the unused codes of its live set (unchanged when there is none). */
 export function noteUnusedCodes(record: MfaRecord, count: number): MfaRecord {
-  if (record.recoveryCodeSet === null || record.unrevealedCodes !== null) return record;
+  if (record.recoveryCodeSet === null) return record;
   return withChanges(record, { recoveryCodesUnused: { generation: record.recoveryCodeGeneration, count } });
 }

@@ -160,10 +160,11 @@ export interface MfaRecord {
   /** Sealed plaintext of the live set until it is revealed once, then null. */
   unrevealedCodes: string | null;
   /**
-   * Unused codes of the live revealed set as the service last counted them
-   * (at the reveal, at each recovery-code success), for the
+   * Unused codes of the live set as the service last counted them (when a
+   * set is made: its size, since nobody knows the codes of a set not yet
+   * revealed; at the reveal; at each recovery-code success), for the
    * `recoveryCodesRemaining` of a login with an app or a key without a store
-   * call. Used only while `generation` is the record's
+   * call or opening the sealed codes. Used only while `generation` is the record's
    * `recoveryCodeGeneration`, so a new set never inherits a count. The
    * recovery-code store stays the truth (`status()` asks it). Absent in
    * records written before it existed.

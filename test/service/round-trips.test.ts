@@ -2,8 +2,9 @@
  * Issue 13: a successful TOTP (or security-key) login costs exactly two
  * sequential store round trips — the record read, then the compare-and-set
  * write — like the raw loop a hand-written login would run. The unused-code
- * count it reports comes from the record (`recoveryCodesUnused`, noted at
- * the reveal and at every recovery-code success), not from a third call.
+ * count it reports comes from the record (`recoveryCodesUnused`, noted when
+ * a set is made, at the reveal and at every recovery-code success), not from
+ * a third call or from opening the sealed codes of a set not yet revealed.
  * Every store method of the SQL and Redis adapters is one round trip, so
  * this counts them for every adapter. A "wave" is a group of store calls in
  * flight together: a call that starts after every earlier call has finished
@@ -85,7 +86,7 @@ describe('store round trips of a login (issue 13)', () => {
     const u = await h.enroll('alice');
     ok(await h.login('alice', { recoveryCode: u.codes[0]! }));
     ok(await h.mfa.regenerateRecoveryCodes('alice', { totp: h.freshCode(u.secret) }));
-    // Not yet revealed: the record's sealed set is counted (no store call either).
+    // Not yet revealed: the count noted with the new set (no store call either).
     let challenge = await h.challenge('alice');
     let code = h.freshCode(u.secret);
     waves.reset();
@@ -118,6 +119,46 @@ describe('store round trips of a login (issue 13)', () => {
     waves.reset();
     expect(ok(await h.mfa.verifyLogin(challenge, { totp: code })).recoveryCodesRemaining).toBe(9);
     expect(waves.calls).toEqual(['users.get', 'users.put']);
+  });
+
+  it('a set not yet revealed reports the size noted with it, without opening its sealed codes', async () => {
+    const { waves, h, plain } = counted();
+    const u = await h.enroll('alice');
+    const bob = await h.enroll('bob');
+    ok(await h.mfa.regenerateRecoveryCodes('alice', { totp: h.freshCode(u.secret) }));
+    ok(await h.mfa.regenerateRecoveryCodes('bob', { totp: h.freshCode(bob.secret) }));
+    const alice = (await plain.users.get('alice'))!;
+    const record = alice.record as MfaRecord;
+    expect(record.recoveryCodesUnused).toEqual({ generation: record.recoveryCodeGeneration, count: 10 });
+    // Bob's sealed codes: well formed, under the current key, but bound to bob, so they never open for alice.
+    // Were they opened, the count would fall back to a store call.
+    const foreign = ((await plain.users.get('bob'))!.record as MfaRecord).unrevealedCodes;
+    expect(await plain.users.put('alice', { ...record, unrevealedCodes: foreign }, alice.version)).toBe(true);
+    const challenge = await h.challenge('alice');
+    const code = h.freshCode(u.secret);
+    waves.reset();
+    expect(ok(await h.mfa.verifyLogin(challenge, { totp: code })).recoveryCodesRemaining).toBe(10);
+    expect(waves.calls).toEqual(['users.get', 'users.put']);
+  });
+
+  it('a set not yet revealed, made before its count was noted, is counted once from its sealed codes, then from the note', async () => {
+    const { waves, h, plain } = counted();
+    const u = await h.enroll('alice');
+    ok(await h.mfa.regenerateRecoveryCodes('alice', { totp: h.freshCode(u.secret) }));
+    // As an earlier version made the set: no count beside it.
+    const stored = (await plain.users.get('alice'))!;
+    const { recoveryCodesUnused, ...older } = stored.record as MfaRecord;
+    expect(recoveryCodesUnused?.count).toBe(10);
+    expect(await plain.users.put('alice', older as MfaRecord, stored.version)).toBe(true);
+
+    const challenge = await h.challenge('alice');
+    const code = h.freshCode(u.secret);
+    waves.reset();
+    expect(ok(await h.mfa.verifyLogin(challenge, { totp: code })).recoveryCodesRemaining).toBe(10);
+    expect(waves.calls).toEqual(['users.get', 'users.put']);
+    const after = (await h.record('alice'))!;
+    expect(after.unrevealedCodes).not.toBeNull();
+    expect(after.recoveryCodesUnused).toEqual({ generation: after.recoveryCodeGeneration, count: 10 });
   });
 
   it('recovery-code and app logins racing on one user leave the record counting what the store holds', async () => {
