@@ -20,7 +20,7 @@ import { migrate as migrateSqlite, SqliteRecoveryCodeStore, SqliteUserStore } fr
 import { migrate as migrateMysql, MysqlRecoveryCodeStore, MysqlUserStore } from '../src/stores/mysql/index.ts';
 import { userKey } from '../src/stores/user-key.ts';
 import { measureConcurrent, pairedResult, printPaired, printTable, runCount, type PairedResult, type Result } from './harness.ts';
-import { enrollFleet, measureVerifyLogin, prepareLogins, runLogins, type Fleet } from './service.ts';
+import { enrollFleet, measureVerifyLogin, prepareLogins, runLogins, type Fleet, type LoginWork } from './service.ts';
 
 const USERS = Number(process.env.BENCH_ADAPTER_USERS ?? 2000);
 const POSTGRES_URL = process.env.TWOFOLD_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -44,39 +44,32 @@ interface Engine {
 
 /**
  * What a login cannot do without, through `pg`: read a user's record by
- * primary key, then compare-and-set it (the same text back). Each call takes
- * the next of `userIds`.
+ * primary key, then compare-and-set it (the same text back, or what
+ * `rewrite` makes of it). Each call takes the next of `userIds`.
  */
-export function rawPgLogin(pool: pg.Pool, table: string, userIds: readonly string[]): () => Promise<void> {
+export function rawPgLogin(pool: pg.Pool, table: string, userIds: readonly string[], rewrite?: (record: string) => string): () => Promise<void> {
   let next = 0;
   return async () => {
     const key = userKey(userIds[next++ % userIds.length]!);
     const { rows } = await pool.query(`SELECT record, version FROM ${table} WHERE user_key = $1`, [key]);
     const row = rows[0] as { record: string; version: string };
-    await pool.query(`UPDATE ${table} SET record = $2, version = version + 1 WHERE user_key = $1 AND version = $3 RETURNING 1`, [key, row.record, row.version]);
+    const record = rewrite === undefined ? row.record : rewrite(row.record);
+    await pool.query(`UPDATE ${table} SET record = $2, version = version + 1 WHERE user_key = $1 AND version = $3 RETURNING 1`, [key, record, row.version]);
   };
 }
 
 const LAST_STEP = /"lastStep":(\d+)/;
 
 /**
- * {@link rawPgLogin}, but the record written back differs from the one read
- * in one field, as it does after any login (its TOTP factor's `lastStep`,
- * moved on by one; the text is not parsed). The baseline writes back the
- * very text it read, which no login can; PostgreSQL may log an update as
- * the bytes that differ from the old row, so this checks whether that
- * flatters the baseline. Run on a copy of the table: the service's own
- * records stay as they were.
+ * The record with one field changed, as after any login: its TOTP factor's
+ * `lastStep`, moved on by one (the text is not parsed). The baseline writes
+ * back the very text it read, which no login can; PostgreSQL may log an
+ * update as the bytes that differ from the old row, so the raw loop with
+ * this rewrite, on a copy of the table (the service's own records stay as
+ * they were), checks whether that flatters the baseline.
  */
-export function rawPgLoginChanged(pool: pg.Pool, table: string, userIds: readonly string[]): () => Promise<void> {
-  let next = 0;
-  return async () => {
-    const key = userKey(userIds[next++ % userIds.length]!);
-    const { rows } = await pool.query(`SELECT record, version FROM ${table} WHERE user_key = $1`, [key]);
-    const row = rows[0] as { record: string; version: string };
-    const record = row.record.replace(LAST_STEP, (_, step: string) => `"lastStep":${Number(step) + 1}`);
-    await pool.query(`UPDATE ${table} SET record = $2, version = version + 1 WHERE user_key = $1 AND version = $3 RETURNING 1`, [key, record, row.version]);
-  };
+function nextLastStep(record: string): string {
+  return record.replace(LAST_STEP, (_, step: string) => `"lastStep":${Number(step) + 1}`);
 }
 
 async function memory(): Promise<Engine> {
@@ -97,7 +90,7 @@ async function postgres(): Promise<Engine> {
       await pool.query(`CREATE TABLE IF NOT EXISTS ${copy} (LIKE ${table} INCLUDING ALL)`);
       await pool.query(`TRUNCATE ${copy}`);
       await pool.query(`INSERT INTO ${copy} SELECT * FROM ${table}`);
-      return rawPgLoginChanged(pool, copy, userIds);
+      return rawPgLogin(pool, copy, userIds, nextLastStep);
     },
     stores: { users: new PostgresUserStore(pool, { schema }), recoveryCodes: new PostgresRecoveryCodeStore(pool, { schema }) },
     close: async () => {
@@ -209,34 +202,52 @@ export async function benchAdapters(): Promise<void> {
 }
 
 /**
- * Two raw loops in the interleaved blocks of {@link measureAgainstRaw}:
- * `calls` calls of each per pair, in blocks of `BENCH_PG_BLOCK` per worker,
- * which goes first alternating; the median of `BENCH_PAIRS_PG` pairs after a
+ * `calls` calls of two loops per pair, interleaved in blocks of
+ * `BENCH_PG_BLOCK` calls per worker (default 20), which goes first
+ * alternating; `base(from, to)` and `cand(from, to)` run calls `[from, to)`
+ * and resolve to the milliseconds they took. `prepare` runs untimed before
+ * each pair. The rates of `BENCH_PAIRS_PG` pairs (default 9), after one
  * warm-up pair.
  */
-async function measureRawAgainstRaw(baseName: string, base: () => Promise<void>, candName: string, cand: () => Promise<void>, calls: number, concurrency: number): Promise<PairedResult> {
+async function interleavedPairs(
+  calls: () => Promise<number>,
+  concurrency: number,
+  base: (from: number, to: number) => Promise<number>,
+  cand: (from: number, to: number) => Promise<number>,
+): Promise<{ base: number[]; cand: number[] }> {
   const block = concurrency * Number(process.env.BENCH_PG_BLOCK ?? 20);
   const pairs = Number(process.env.BENCH_PAIRS_PG ?? 9);
-  const baseRates: number[] = [];
-  const candRates: number[] = [];
+  const rates = { base: [] as number[], cand: [] as number[] };
   for (let pair = -1; pair < pairs; pair++) {
+    const count = await calls();
     let baseMs = 0;
     let candMs = 0;
-    for (let from = 0, i = 0; from < calls; from += block, i++) {
-      const count = Math.min(block, calls - from);
+    for (let from = 0, i = 0; from < count; from += block, i++) {
+      const to = Math.min(from + block, count);
       if (i % 2 === 0) {
-        baseMs += await runCount(base, count, concurrency);
-        candMs += await runCount(cand, count, concurrency);
+        baseMs += await base(from, to);
+        candMs += await cand(from, to);
       } else {
-        candMs += await runCount(cand, count, concurrency);
-        baseMs += await runCount(base, count, concurrency);
+        candMs += await cand(from, to);
+        baseMs += await base(from, to);
       }
     }
     if (pair < 0) continue; // warm-up pair
-    baseRates.push((calls * 1000) / baseMs);
-    candRates.push((calls * 1000) / candMs);
+    rates.base.push((count * 1000) / baseMs);
+    rates.cand.push((count * 1000) / candMs);
   }
-  return pairedResult(baseName, baseRates, candName, candRates);
+  return rates;
+}
+
+/** Two raw loops against each other in {@link interleavedPairs}, `calls` calls of each per pair. */
+async function measureRawAgainstRaw(baseName: string, base: () => Promise<void>, candName: string, cand: () => Promise<void>, calls: number, concurrency: number): Promise<PairedResult> {
+  const rates = await interleavedPairs(
+    async () => calls,
+    concurrency,
+    (from, to) => runCount(base, to - from, concurrency),
+    (from, to) => runCount(cand, to - from, concurrency),
+  );
+  return pairedResult(baseName, rates.base, candName, rates.cand);
 }
 
 /**
@@ -253,27 +264,12 @@ async function measureRawAgainstRaw(baseName: string, base: () => Promise<void>,
  * one run and 0.68–0.86 in another; interleaved, it is 0.01–0.03 wide.)
  */
 async function measureAgainstRaw(name: string, fleet: Fleet, rawName: string, rawLogin: () => Promise<void>, concurrency: number): Promise<PairedResult> {
-  const block = concurrency * Number(process.env.BENCH_PG_BLOCK ?? 20);
-  const pairs = Number(process.env.BENCH_PAIRS_PG ?? 9);
-  const base: number[] = [];
-  const cand: number[] = [];
-  for (let pair = -1; pair < pairs; pair++) {
-    const work = await prepareLogins(fleet);
-    let rawMs = 0;
-    let verifyMs = 0;
-    for (let from = 0, i = 0; from < work.length; from += block, i++) {
-      const to = Math.min(from + block, work.length);
-      if (i % 2 === 0) {
-        rawMs += await runCount(rawLogin, to - from, concurrency);
-        verifyMs += await runLogins(fleet, work, concurrency, from, to);
-      } else {
-        verifyMs += await runLogins(fleet, work, concurrency, from, to);
-        rawMs += await runCount(rawLogin, to - from, concurrency);
-      }
-    }
-    if (pair < 0) continue; // warm-up pair
-    base.push((work.length * 1000) / rawMs);
-    cand.push((work.length * 1000) / verifyMs);
-  }
-  return pairedResult(rawName, base, name, cand);
+  let work: LoginWork[] = [];
+  const rates = await interleavedPairs(
+    async () => (work = await prepareLogins(fleet)).length,
+    concurrency,
+    (from, to) => runCount(rawLogin, to - from, concurrency),
+    (from, to) => runLogins(fleet, work, concurrency, from, to),
+  );
+  return pairedResult(rawName, rates.base, name, rates.cand);
 }
