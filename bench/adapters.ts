@@ -202,12 +202,12 @@ export async function benchAdapters(): Promise<void> {
 }
 
 /**
- * `calls` calls of two loops per pair, interleaved in blocks of
- * `BENCH_PG_BLOCK` calls per worker (default 20), which goes first
- * alternating; `base(from, to)` and `cand(from, to)` run calls `[from, to)`
- * and resolve to the milliseconds they took. `prepare` runs untimed before
- * each pair. The rates of `BENCH_PAIRS_PG` pairs (default 9), after one
- * warm-up pair.
+ * Two loops in pairs, interleaved in blocks of `BENCH_PG_BLOCK` calls per
+ * worker (default 20), which goes first alternating. `calls()` runs untimed
+ * before each pair: it prepares the pair's work and resolves to its number
+ * of calls; `base(from, to)` and `cand(from, to)` run calls `[from, to)` and
+ * resolve to the milliseconds they took. The rates of `BENCH_PAIRS_PG` pairs
+ * (default 9), after one warm-up pair.
  */
 async function interleavedPairs(
   calls: () => Promise<number>,
