@@ -19,7 +19,7 @@ import { RedisRecoveryCodeStore, RedisUserStore } from '../src/stores/redis/inde
 import { migrate as migrateSqlite, SqliteRecoveryCodeStore, SqliteUserStore } from '../src/stores/sqlite/index.ts';
 import { migrate as migrateMysql, MysqlRecoveryCodeStore, MysqlUserStore } from '../src/stores/mysql/index.ts';
 import { userKey } from '../src/stores/user-key.ts';
-import { measureConcurrent, pairedResult, printPaired, printTable, runCount, type PairedResult, type Result } from './harness.ts';
+import { interleavedRounds, measureConcurrent, pairedResult, printPaired, printTable, runCount, type PairedResult, type Result } from './harness.ts';
 import { enrollFleet, measureVerifyLogin, prepareLogins, runLogins, type Fleet, type LoginWork } from './service.ts';
 
 const USERS = Number(process.env.BENCH_ADAPTER_USERS ?? 2000);
@@ -201,53 +201,21 @@ export async function benchAdapters(): Promise<void> {
   if (rawRows.length > 0) printPaired('The raw loop writing back a changed record against writing back the same text, interleaved blocks (a check on the baseline)', rawRows);
 }
 
-/**
- * Two loops in pairs, interleaved in blocks of `BENCH_PG_BLOCK` calls per
- * worker (default 20), which goes first alternating. `calls()` runs untimed
- * before each pair: it prepares the pair's work and resolves to its number
- * of calls; `base(from, to)` and `cand(from, to)` run calls `[from, to)` and
- * resolve to the milliseconds they took. The rates of `BENCH_PAIRS_PG` pairs
- * (default 9), after one warm-up pair.
- */
-async function interleavedPairs(
-  calls: () => Promise<number>,
-  concurrency: number,
-  base: (from: number, to: number) => Promise<number>,
-  cand: (from: number, to: number) => Promise<number>,
-): Promise<{ base: number[]; cand: number[] }> {
-  const block = concurrency * Number(process.env.BENCH_PG_BLOCK ?? 20);
-  const pairs = Number(process.env.BENCH_PAIRS_PG ?? 9);
-  const rates = { base: [] as number[], cand: [] as number[] };
-  for (let pair = -1; pair < pairs; pair++) {
-    const count = await calls();
-    let baseMs = 0;
-    let candMs = 0;
-    for (let from = 0, i = 0; from < count; from += block, i++) {
-      const to = Math.min(from + block, count);
-      if (i % 2 === 0) {
-        baseMs += await base(from, to);
-        candMs += await cand(from, to);
-      } else {
-        candMs += await cand(from, to);
-        baseMs += await base(from, to);
-      }
-    }
-    if (pair < 0) continue; // warm-up pair
-    rates.base.push((count * 1000) / baseMs);
-    rates.cand.push((count * 1000) / candMs);
-  }
-  return rates;
+/** Blocks of `BENCH_PG_BLOCK` calls per worker (default 20) at `concurrency`, for {@link interleavedRounds}. */
+export function pgBlock(concurrency: number): number {
+  return concurrency * Number(process.env.BENCH_PG_BLOCK ?? 20);
 }
 
-/** Two raw loops against each other in {@link interleavedPairs}, `calls` calls of each per pair. */
+/** Rounds of the interleaved PostgreSQL measurements: `BENCH_PAIRS_PG` (default 9), after one warm-up round. */
+export const PG_ROUNDS = Number(process.env.BENCH_PAIRS_PG ?? 9);
+
+/** Two raw loops against each other in {@link interleavedRounds}, `calls` calls of each per pair. */
 async function measureRawAgainstRaw(baseName: string, base: () => Promise<void>, candName: string, cand: () => Promise<void>, calls: number, concurrency: number): Promise<PairedResult> {
-  const rates = await interleavedPairs(
-    async () => calls,
-    concurrency,
+  const [baseRates, candRates] = (await interleavedRounds(async () => calls, pgBlock(concurrency), PG_ROUNDS, [
     (from, to) => runCount(base, to - from, concurrency),
     (from, to) => runCount(cand, to - from, concurrency),
-  );
-  return pairedResult(baseName, rates.base, candName, rates.cand);
+  ])) as [number[], number[]];
+  return pairedResult(baseName, baseRates, candName, candRates);
 }
 
 /**
@@ -265,11 +233,9 @@ async function measureRawAgainstRaw(baseName: string, base: () => Promise<void>,
  */
 async function measureAgainstRaw(name: string, fleet: Fleet, rawName: string, rawLogin: () => Promise<void>, concurrency: number): Promise<PairedResult> {
   let work: LoginWork[] = [];
-  const rates = await interleavedPairs(
-    async () => (work = await prepareLogins(fleet)).length,
-    concurrency,
+  const [raw, login] = (await interleavedRounds(async () => (work = await prepareLogins(fleet)).length, pgBlock(concurrency), PG_ROUNDS, [
     (from, to) => runCount(rawLogin, to - from, concurrency),
     (from, to) => runLogins(fleet, work, concurrency, from, to),
-  );
-  return pairedResult(rawName, rates.base, name, rates.cand);
+  ])) as [number[], number[]];
+  return pairedResult(rawName, raw, name, login);
 }

@@ -224,12 +224,7 @@ export function pairedResult(baselineName: string, base: readonly number[], cand
 /**
  * Two asynchronous measurements (each giving ops/s) in pairs, taken right
  * after each other with which goes first alternating, after one warm-up
- * pair; see pairedResult. Each measurement starts after a full collection
- * (untimed, under --expose-gc), so neither pays for the other's garbage:
- * without it the memory login, timed right after a raw HMAC slice that left
- * some 36,000 native-backed Hmac objects behind, read 31,000–36,000/s where
- * the same rounds alone read 50,000–58,000/s. Each half is long enough
- * (thousands of calls, tens of ms) to pay the collections of its own garbage.
+ * pair; see pairedResult and {@link alternateRounds}.
  */
 export async function alternatePairs(
   baselineName: string,
@@ -238,27 +233,72 @@ export async function alternatePairs(
   candidate: () => number | Promise<number>,
   pairs: number,
 ): Promise<PairedResult> {
-  const base: number[] = [];
-  const cand: number[] = [];
-  for (let pair = -1; pair < pairs; pair++) {
-    let b: number;
-    let c: number;
-    if (pair % 2 === 0) {
-      collectGarbage();
-      b = await baseline();
-      collectGarbage();
-      c = await candidate();
-    } else {
-      collectGarbage();
-      c = await candidate();
-      collectGarbage();
-      b = await baseline();
-    }
-    if (pair < 0) continue; // warm-up pair
-    base.push(b);
-    cand.push(c);
-  }
+  const [base, cand] = (await alternateRounds([baseline, candidate], pairs)) as [number[], number[]];
   return pairedResult(baselineName, base, candidateName, cand);
+}
+
+/**
+ * Several asynchronous measurements (each giving ops/s) in rounds: each
+ * round takes one of each right after each other, the first of them moving
+ * on by one every round (with two: which goes first alternates), after one
+ * warm-up round. Resolves to each measurement's rates, one per round, so
+ * that any two can be paired round by round (pairedResult). Each
+ * measurement starts after a full collection (untimed, under --expose-gc),
+ * so none pays for another's garbage: without it the memory login, timed
+ * right after a raw HMAC slice that left some 36,000 native-backed Hmac
+ * objects behind, read 31,000–36,000/s where the same rounds alone read
+ * 50,000–58,000/s. Each measurement is long enough (thousands of calls,
+ * tens of ms) to pay the collections of its own garbage.
+ */
+export async function alternateRounds(measurements: ReadonlyArray<() => number | Promise<number>>, rounds: number): Promise<number[][]> {
+  const rates = measurements.map((): number[] => []);
+  const n = measurements.length;
+  for (let round = -1; round < rounds; round++) {
+    const taken = new Array<number>(n);
+    for (let k = 0; k < n; k++) {
+      const i = (((round + k) % n) + n) % n;
+      collectGarbage();
+      taken[i] = await measurements[i]!();
+    }
+    if (round < 0) continue; // warm-up round
+    taken.forEach((rate, i) => rates[i]!.push(rate));
+  }
+  return rates;
+}
+
+/**
+ * Several loops over the same calls, interleaved in blocks of `block` calls:
+ * `calls()` runs untimed before each round, prepares the round's work and
+ * resolves to its number of calls; each of `loops(from, to)` runs calls
+ * `[from, to)` and resolves to the milliseconds they took. Within a round the
+ * calls are cut into blocks, each block run by every loop right after each
+ * other, the first of them moving on by one every block (with two: which
+ * goes first alternates), so that all see the same state of a database
+ * server, its disk and the machine. Resolves to each loop's rates (calls per
+ * second), one per round, after one warm-up round.
+ */
+export async function interleavedRounds(
+  calls: () => Promise<number>,
+  block: number,
+  rounds: number,
+  loops: ReadonlyArray<(from: number, to: number) => Promise<number>>,
+): Promise<number[][]> {
+  const n = loops.length;
+  const rates = loops.map((): number[] => []);
+  for (let round = -1; round < rounds; round++) {
+    const count = await calls();
+    const ms = loops.map(() => 0);
+    for (let from = 0, b = 0; from < count; from += block, b++) {
+      const to = Math.min(from + block, count);
+      for (let k = 0; k < n; k++) {
+        const i = (b + k) % n;
+        ms[i]! += await loops[i]!(from, to);
+      }
+    }
+    if (round < 0) continue; // warm-up round
+    ms.forEach((elapsed, i) => rates[i]!.push((count * 1000) / elapsed));
+  }
+  return rates;
 }
 
 /** A full collection, untimed, where `--expose-gc` allows one (npm run bench passes it). */
