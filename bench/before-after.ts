@@ -10,16 +10,21 @@
  *   ln -s "$PWD/node_modules" /tmp/twofold-before/node_modules
  *   BENCH_BEFORE=/tmp/twofold-before npm run bench:before-after
  *
- * Each figure, the raw baselines included, is the median of three
- * measurements taken in turn with the others; enrolling 100,000 users
- * (BENCH_ENROLL_USERS) is timed in alternating chunks.
+ * Measured as the targets are in `npm run bench`, with the earlier tree as a
+ * third side: over the memory stores, rounds of verifications by each tree
+ * and a slice of raw HMACs, taken in turn (the first moving on every round,
+ * a full collection before each); on PostgreSQL, blocks of calls of the raw
+ * loop and of each tree's logins, taken in turn (the first moving on every
+ * block). Each ratio is the median of its per-round ratios, with their
+ * interquartile range. Enrolling 100,000 users (BENCH_ENROLL_USERS) is timed
+ * in alternating chunks.
  */
 import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
 import pg from 'pg';
-import { rawPgLogin } from './adapters.ts';
-import { measureConcurrent, printTable, type Result } from './harness.ts';
-import { enrollFleet, measureRaw, measureVerifyLogin, type Fleet } from './service.ts';
+import { PG_ROUNDS, pgBlock, rawPgLogin } from './adapters.ts';
+import { alternateRounds, interleavedRounds, pairedResult, printPaired, runCount, type PairedResult } from './harness.ts';
+import { enrollFleet, measureRaw, measureVerifyLogin, prepareLogins, runLogins, type Fleet, type LoginWork } from './service.ts';
 
 const BEFORE = process.env.BENCH_BEFORE;
 const USERS = Number(process.env.BENCH_ADAPTER_USERS ?? 2000);
@@ -48,18 +53,17 @@ function enroll(tree: Tree, count: number, stores: { users: unknown; recoveryCod
   return enrollFleet(count, stores as never, tree.label, tree.index.MfaService as never);
 }
 
-function medianOf(results: Result[], name: string): Result {
-  const sorted = [...results].sort((a, b) => a.opsPerSec - b.opsPerSec);
-  return { ...sorted[sorted.length >> 1]!, name };
-}
-
-/** Three alternating measurements of each case; the median of each. */
-async function alternate(cases: Array<[string, () => Promise<Result>]>): Promise<Result[]> {
-  const runs: Result[][] = cases.map(() => []);
-  for (let i = 0; i < 3; i++) {
-    for (const [j, [, measure]] of cases.entries()) runs[j]!.push(await measure());
-  }
-  return runs.map((results, j) => medianOf(results, cases[j]![0]));
+/**
+ * The three rows of a before-and-after comparison from rates taken round by
+ * round: each tree against the baseline, and the later tree against the
+ * earlier.
+ */
+function threeWay(names: [string, string, string], [base, before, after]: number[][], target: string): Array<{ paired: PairedResult; target: string }> {
+  return [
+    { paired: pairedResult(names[0], base!, names[1], before!), target: '' },
+    { paired: pairedResult(names[0], base!, names[2], after!), target },
+    { paired: pairedResult(names[1], before!, names[2], after!), target: '' },
+  ];
 }
 
 async function main(): Promise<void> {
@@ -73,17 +77,19 @@ async function main(): Promise<void> {
 
   // Memory stores, concurrency 1, beside three raw HMACs.
   const memory = await Promise.all(trees.map((t) => enroll(t, USERS, { users: new t.index.MemoryUserStore(), recoveryCodes: new t.index.MemoryRecoveryCodeStore() })));
-  const [raw3, memBefore, memAfter] = await alternate([
-    ['raw node:crypto HMAC+truncate ×3', async () => measureRaw(3)],
-    ['verifyLogin (memory) before', () => measureVerifyLogin('before', memory[0]!, 1)],
-    ['verifyLogin (memory) after', () => measureVerifyLogin('after', memory[1]!, 1)],
-  ]) as [Result, Result, Result];
-  printTable(`Before (${BEFORE}) and after: verifyLogin over the memory stores (valid TOTP, fresh challenge)`, [
-    { result: raw3 },
-    { result: memBefore, baseline: raw3 },
-    { result: memAfter, baseline: raw3, target: '≥ 0.4×' },
-    { result: memAfter, baseline: memBefore },
-  ]);
+  const rawName = 'raw node:crypto HMAC+truncate ×3';
+  const memoryRates = await alternateRounds(
+    [
+      () => measureRaw(3, { rounds: 1, roundMs: 60 }).opsPerSec,
+      async () => (await measureVerifyLogin('before', memory[0]!, 1, 1)).opsPerSec,
+      async () => (await measureVerifyLogin('after', memory[1]!, 1, 1)).opsPerSec,
+    ],
+    Number(process.env.BENCH_PAIRS_ASYNC ?? 15),
+  );
+  printPaired(
+    `Before (${BEFORE}) and after: verifyLogin over the memory stores (valid TOTP, fresh challenge), rounds taken in turn`,
+    threeWay([rawName, 'verifyLogin (memory) before', 'verifyLogin (memory) after'], memoryRates, '≥ 0.4×'),
+  );
 
   if (ENROLL_USERS > 0) await compareEnrollment(trees);
 
@@ -103,17 +109,31 @@ async function main(): Promise<void> {
     }
     const table = `${schemas[1]}.twofold_users`;
     const ids = fleets[1]!.users.map((u) => u.id);
-    const rows: Array<{ result: Result; baseline?: Result; target?: string }> = [];
+    const rows: Array<{ paired: PairedResult; target: string }> = [];
     for (const concurrency of [1, 16]) {
       const rawLoop = rawPgLogin(pool, table, ids);
-      const [raw, b, a] = await alternate([
-        [`raw pg: SELECT record + CAS UPDATE by key, concurrency ${concurrency}`, () => measureConcurrent('raw', rawLoop, concurrency, { rounds: 5 })],
-        [`verifyLogin postgres before, concurrency ${concurrency}`, () => measureVerifyLogin('before', fleets[0]!, concurrency, 5)],
-        [`verifyLogin postgres after, concurrency ${concurrency}`, () => measureVerifyLogin('after', fleets[1]!, concurrency, 5)],
-      ]) as [Result, Result, Result];
-      rows.push({ result: raw }, { result: b, baseline: raw }, { result: a, baseline: raw, target: concurrency === 1 ? '≥ 0.8×' : '≥ 0.7×' }, { result: a, baseline: b });
+      let work: LoginWork[][] = [];
+      const rates = await interleavedRounds(
+        async () => {
+          work = [await prepareLogins(fleets[0]!), await prepareLogins(fleets[1]!)];
+          return Math.min(work[0]!.length, work[1]!.length);
+        },
+        pgBlock(concurrency),
+        PG_ROUNDS,
+        [
+          (from, to) => runCount(rawLoop, to - from, concurrency),
+          (from, to) => runLogins(fleets[0]!, work[0]!, concurrency, from, to),
+          (from, to) => runLogins(fleets[1]!, work[1]!, concurrency, from, to),
+        ],
+      );
+      const names: [string, string, string] = [
+        `raw pg: SELECT record + CAS UPDATE by key, concurrency ${concurrency}`,
+        `verifyLogin postgres before, concurrency ${concurrency}`,
+        `verifyLogin postgres after, concurrency ${concurrency}`,
+      ];
+      rows.push(...threeWay(names, rates, concurrency === 1 ? '≥ 0.8×' : '≥ 0.7×'));
     }
-    printTable(`Before and after: verifyLogin on PostgreSQL (${USERS} users)`, rows);
+    printPaired(`Before and after: verifyLogin on PostgreSQL (${USERS} users), interleaved blocks`, rows);
   } finally {
     for (const schema of schemas) await pool.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
     await pool.end();
