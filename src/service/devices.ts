@@ -61,34 +61,48 @@ export function parseDeviceToken(token: unknown): DeviceTokenParts | null {
 }
 
 /**
- * HMAC-SHA256 over (user, device, secret). The record stores all of it (the
- * live token's hash); the token carries its first 128 bits as a tag, which
- * proves twofold issued the token for this user and device even after the
- * record has moved on to a newer one. A dump of the record gives the tag of
- * the live token but never a secret that produces it.
+ * HMAC-SHA256 over (user, device, secret), written into `out` (32 bytes).
+ * The record stores all of it (the live token's hash); the token carries its
+ * first 128 bits as a tag, which proves twofold issued the token for this
+ * user and device even after the record has moved on to a newer one. A dump
+ * of the record gives the tag of the live token but never a secret that
+ * produces it.
  */
-function digestOf(key: HmacKey, userId: string, deviceId: string, secret: string): Buffer {
-  const digest = Buffer.alloc(32);
+function digestInto(key: HmacKey, userId: string, deviceId: string, secret: string, out: Buffer): void {
   // The MAC a challenge is signed with (from the subkey's precomputed pad states; node:crypto for long input).
   const input = lengthPrefixedInto([userId, deviceId, secret], macInputScratch);
   try {
-    hmacSha256Into(key, input, digest);
+    hmacSha256Into(key, input, out);
   } finally {
     // It holds the token's secret.
     input.fill(0);
   }
-  return digest;
 }
 
-/** Scratch of digestOf's input (synchronous, never re-entered) for the usual short user id; wiped after each use. */
+/** Scratch of digestInto's input (synchronous, never re-entered) for the usual short user id; wiped after each use. */
 const macInputScratch = Buffer.alloc(256);
+/**
+ * Scratch of a digest, of the stored hash and of the presented tag while a
+ * token is checked or made (synchronous, never re-entered; wiped after each
+ * use), so that a device login allocates no buffer for them.
+ */
+const digestScratch = Buffer.alloc(32);
+const digestTag = digestScratch.subarray(0, TAG_BYTES);
+const storedScratch = Buffer.alloc(32);
+const givenScratch = Buffer.alloc(TAG_BYTES);
+/** base64url characters of a 32-byte hash (no padding). */
+const HASH_CHARS = 43;
 
 /** A fresh token for device `id` (a new device when omitted); the record gets only the hash. */
 export function newDeviceToken(ctx: ServiceContext, userId: string, id = randomBytes(16).toString('base64url')): { id: string; token: string; hash: string } {
   const [key] = ctx.ring.hmacKeys('device-token');
   const secret = randomBytes(32).toString('base64url');
-  const digest = digestOf(key!, userId, id, secret);
-  return { id, token: `${id}.${secret}.${digest.subarray(0, TAG_BYTES).toString('base64url')}`, hash: digest.toString('base64url') };
+  try {
+    digestInto(key!, userId, id, secret, digestScratch);
+    return { id, token: `${id}.${secret}.${digestScratch.toString('base64url', 0, TAG_BYTES)}`, hash: digestScratch.toString('base64url') };
+  } finally {
+    digestScratch.fill(0);
+  }
 }
 
 /**
@@ -98,14 +112,22 @@ export function newDeviceToken(ctx: ServiceContext, userId: string, id = randomB
  * every comparison is constant time.
  */
 function classify(ctx: ServiceContext, userId: string, device: DeviceRecord, { id, secret, tag }: DeviceTokenParts): 'live' | 'issued' | 'unknown' {
-  const stored = Buffer.from(device.tokenHash, 'base64url');
-  const given = Buffer.from(tag, 'base64url');
+  // Only a stored hash of exactly 43 characters that decode to 32 bytes can match: the scratch would take the
+  // first 32 bytes of a longer one. (The tag is 22 characters parseDeviceToken checked: 16 bytes.)
+  const storedOk = device.tokenHash.length === HASH_CHARS && storedScratch.write(device.tokenHash, 'base64url') === storedScratch.length;
+  const givenOk = givenScratch.write(tag, 'base64url') === TAG_BYTES;
   let live = false;
   let issued = false;
-  for (const key of ctx.ring.hmacKeys('device-token')) {
-    const digest = digestOf(key, userId, id, secret);
-    if (digest.length === stored.length && timingSafeEqual(digest, stored)) live = true;
-    if (given.length === TAG_BYTES && timingSafeEqual(digest.subarray(0, TAG_BYTES), given)) issued = true;
+  try {
+    for (const key of ctx.ring.hmacKeys('device-token')) {
+      digestInto(key, userId, id, secret, digestScratch);
+      if (storedOk && timingSafeEqual(digestScratch, storedScratch)) live = true;
+      if (givenOk && timingSafeEqual(digestTag, givenScratch)) issued = true;
+    }
+  } finally {
+    digestScratch.fill(0);
+    storedScratch.fill(0);
+    givenScratch.fill(0);
   }
   return live ? 'live' : issued ? 'issued' : 'unknown';
 }

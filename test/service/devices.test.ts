@@ -900,3 +900,37 @@ describe('issue 13: the token check without a regular expression accepts exactly
     }
   });
 });
+
+describe('issue 13: the token check decodes into fixed scratch buffers and still matches only the exact stored hash', () => {
+  /** Remembers alice's browser, rewrites her device's stored hash with `edit`, then presents the live token. */
+  async function presentAfterEditingHash(edit: (hash: string) => string): Promise<{ h: Harness; result: StartLoginResult }> {
+    const h = new Harness();
+    const u = await h.enroll('alice');
+    const device = await remember(h, u);
+    const current = (await h.users.get('alice'))!;
+    const record = current.record as MfaRecord;
+    const devices = record.devices.map((d) => ({ ...d, tokenHash: edit(d.tokenHash) }));
+    expect(await h.users.put('alice', { ...record, devices }, current.version)).toBe(true);
+    return { h, result: await withToken(h, 'alice', device.token) };
+  }
+
+  it('the unchanged hash is live: the token skips the second factor', async () => {
+    const { result } = await presentAfterEditingHash((hash) => hash);
+    expectSkipped(result);
+  });
+
+  // A 32-byte scratch takes the first 32 bytes of a longer encoding: only the length check keeps these from matching.
+  for (const [name, edit] of [
+    ['one character more', (hash: string) => `${hash}A`],
+    ['padding added', (hash: string) => `${hash}=`],
+    ['a second hash appended', (hash: string) => hash + hash],
+    ['the last character dropped', (hash: string) => hash.slice(0, -1)],
+    ['one character changed', (hash: string) => (hash[0] === 'A' ? 'B' : 'A') + hash.slice(1)],
+    ['one character replaced by one outside base64url', (hash: string) => `!${hash.slice(1)}`],
+  ] as const) {
+    it(`a stored hash with ${name} never makes the token live: a normal challenge`, async () => {
+      const { result } = await presentAfterEditingHash(edit);
+      expectChallenge(result);
+    });
+  }
+});
