@@ -12,7 +12,9 @@ import { MfaError } from './errors.ts';
  */
 export function lengthPrefixed(fields: readonly (string | Uint8Array)[]): Buffer {
   // Zero-filled and outside Node's shared pool, as before: a field may be a secret.
-  return writeFields(fields, Buffer.alloc(encodedLength(fields)));
+  const out = Buffer.alloc(encodedLength(fields));
+  writeFields(fields, out);
+  return out;
 }
 
 /**
@@ -24,8 +26,22 @@ export function lengthPrefixed(fields: readonly (string | Uint8Array)[]): Buffer
  * @throws {MfaError} as {@link lengthPrefixed}, before anything is written.
  */
 export function lengthPrefixedInto(fields: readonly (string | Uint8Array)[], scratch: Buffer): Buffer {
+  // At most 3 UTF-8 bytes per UTF-16 code unit (a surrogate pair: 4 bytes for 2): when even that fits, the
+  // strings are written without measuring them first.
+  let bound = 0;
+  for (const field of fields) {
+    if (typeof field === 'string') {
+      checkWellFormed(field);
+      bound += 4 + 3 * field.length;
+    } else {
+      bound += 4 + field.length;
+    }
+  }
+  if (bound <= scratch.length) return scratch.subarray(0, writeFields(fields, scratch));
   const length = encodedLength(fields);
-  return writeFields(fields, length <= scratch.length ? scratch.subarray(0, length) : Buffer.alloc(length));
+  const out = length <= scratch.length ? scratch.subarray(0, length) : Buffer.alloc(length);
+  writeFields(fields, out);
+  return out;
 }
 
 /** Every field is checked before anything is written. */
@@ -42,22 +58,25 @@ function encodedLength(fields: readonly (string | Uint8Array)[]): number {
   return total;
 }
 
-/** Strings are written straight into `out`, which is exactly encodedLength(fields) long. */
-function writeFields(fields: readonly (string | Uint8Array)[], out: Buffer): Buffer {
+/**
+ * Writes the encoding at the start of `out`, which has room for all of it
+ * (encodedLength(fields) bytes or more): the offset where it ends.
+ */
+function writeFields(fields: readonly (string | Uint8Array)[], out: Buffer): number {
   let offset = 0;
   for (const field of fields) {
     if (typeof field === 'string') {
-      const length = Buffer.byteLength(field, 'utf8');
-      offset = out.writeUInt32BE(length, offset);
-      // Well-formed, so exactly `length` bytes.
-      offset += out.write(field, offset, length, 'utf8');
+      // Well-formed, with room for all of it: write writes every byte and says how many.
+      const length = out.write(field, offset + 4, 'utf8');
+      out.writeUInt32BE(length, offset);
+      offset += 4 + length;
     } else {
       offset = out.writeUInt32BE(field.length, offset);
       out.set(field, offset);
       offset += field.length;
     }
   }
-  return out;
+  return offset;
 }
 
 /**

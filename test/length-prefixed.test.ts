@@ -58,4 +58,39 @@ describe('lengthPrefixedInto', () => {
     expect(() => lengthPrefixedInto(['user', 'a\uD800'], scratch)).toThrow(/lone surrogate/);
     expect(scratch.every((b) => b === 0xee)).toBe(true);
   });
+
+  it('issue 13: writes exactly what lengthPrefixed writes for strings of 1- to 4-byte characters, whatever the room in the scratch', () => {
+    // UTF-8 takes 1 to 3 bytes per UTF-16 code unit: strings short enough to fit at 3 bytes each are written
+    // without measuring them first, longer ones are measured; either way the bytes and the view must be exact.
+    const pieces = ['a', 'Z', '~', '\u0000', 'é', 'ß', '€', '\uFFFD', '\uFFFF', '😀', '\u{10FFFF}'];
+    let seed = 13;
+    const next = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed % n;
+    };
+    let fastAndExact = 0;
+    for (let trial = 0; trial < 400; trial++) {
+      const fields: (string | Uint8Array)[] = Array.from({ length: 1 + next(4) }, () =>
+        next(5) === 0 ? Uint8Array.from({ length: next(6) }, () => next(256)) : Array.from({ length: next(12) }, () => pieces[next(pieces.length)]!).join(''),
+      );
+      const expected = lengthPrefixed(fields);
+      const bound = fields.reduce((n, f) => n + 4 + (typeof f === 'string' ? 3 * f.length : f.length), 0);
+      for (const size of [expected.length - 1, expected.length, expected.length + 1, bound - 1, bound, bound + 7]) {
+        if (size < 0) continue;
+        const scratch = Buffer.alloc(size, 0xee);
+        const view = lengthPrefixedInto(fields, scratch);
+        expect(view.equals(expected), JSON.stringify(fields)).toBe(true);
+        if (size >= expected.length) {
+          expect(view.buffer).toBe(scratch.buffer);
+          expect(scratch.subarray(view.length).every((b) => b === 0xee)).toBe(true);
+        } else {
+          expect(scratch.every((b) => b === 0xee)).toBe(true);
+        }
+        if (size >= bound && expected.length < bound) fastAndExact++;
+      }
+    }
+    // The cases where only the 3-bytes-per-unit room lets the fast path write what must be measured exactly.
+    expect(fastAndExact).toBeGreaterThan(300);
+  });
 });
+
