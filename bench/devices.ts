@@ -8,22 +8,11 @@
  * for it, or the bench aborts.
  */
 import { generateTotp } from '../src/index.ts';
-import { alternatePairs, printPaired, printTable, type Result } from './harness.ts';
+import { alternatePairs, median, percentile, printPaired, printTable, type Result } from './harness.ts';
 import { enrollFleet, type Fleet } from './service.ts';
 
 const USERS = 2_000;
 const PAIRS = Number(process.env.BENCH_PAIRS_ASYNC ?? 15);
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
-
-function percentile(values: number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-}
 
 /** Each user logs in once with a fresh code and remembers this browser: the device token of each. */
 async function rememberEveryone(fleet: Fleet): Promise<string[]> {
