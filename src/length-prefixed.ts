@@ -26,31 +26,25 @@ export function lengthPrefixed(fields: readonly (string | Uint8Array)[]): Buffer
  * @throws {MfaError} as {@link lengthPrefixed}, before anything is written.
  */
 export function lengthPrefixedInto(fields: readonly (string | Uint8Array)[], scratch: Buffer): Buffer {
-  // At most 3 UTF-8 bytes per UTF-16 code unit (a surrogate pair: 4 bytes for 2): when even that fits, the
-  // strings are written without measuring them first.
-  let bound = 0;
-  for (const field of fields) {
-    if (typeof field === 'string') {
-      checkWellFormed(field);
-      bound += 4 + 3 * field.length;
-    } else {
-      bound += 4 + field.length;
-    }
-  }
-  if (bound <= scratch.length) return scratch.subarray(0, writeFields(fields, scratch));
+  // When even the bound fits, the strings are written without measuring them first.
+  if (encodedLength(fields, true) <= scratch.length) return scratch.subarray(0, writeFields(fields, scratch));
   const length = encodedLength(fields);
   const out = length <= scratch.length ? scratch.subarray(0, length) : Buffer.alloc(length);
   writeFields(fields, out);
   return out;
 }
 
-/** Every field is checked before anything is written. */
-function encodedLength(fields: readonly (string | Uint8Array)[]): number {
+/**
+ * The encoding's length, or with `bound` an upper bound on it that measures
+ * no string: at most 3 UTF-8 bytes per UTF-16 code unit (a surrogate pair
+ * is 4 bytes for 2). Every field is checked before anything is written.
+ */
+function encodedLength(fields: readonly (string | Uint8Array)[], bound = false): number {
   let total = 0;
   for (const field of fields) {
     if (typeof field === 'string') {
       checkWellFormed(field);
-      total += 4 + Buffer.byteLength(field, 'utf8');
+      total += 4 + (bound ? 3 * field.length : Buffer.byteLength(field, 'utf8'));
     } else {
       total += 4 + field.length;
     }
