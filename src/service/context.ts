@@ -130,7 +130,7 @@ export class ServiceContext {
   async update<T>(
     userId: string,
     decide: (record: MfaRecord, now: number) => Decision<T> | Promise<Decision<T>>,
-    afterCommit?: () => Promise<void>,
+    afterCommit?: () => void | Promise<void>,
     first?: { record: MfaRecord; version: number } | null,
   ): Promise<T> {
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
@@ -141,7 +141,9 @@ export class ServiceContext {
       const now = this.now();
       let current = attempt === 0 && first !== undefined ? first : this.#readStored(userId);
       if (current === undefined) current = await this.#fetch(userId);
-      const decision = await decide(current?.record ?? blankRecord(), now);
+      // A decision made without waiting (an app or a key on the memory store) is used at once, not on a later turn.
+      const decided = decide(current?.record ?? blankRecord(), now);
+      const decision = decided instanceof Promise ? await decided : decided;
       if (decision.write !== null) {
         const expected = current?.version ?? null;
         const written = this.#stored?.write(userId, decision.write, expected) ?? (await this.users.put(userId, decision.write, expected));
@@ -150,7 +152,13 @@ export class ServiceContext {
         if (afterCommit) {
           // The change is committed and its result is true; follow-up store work is
           // repairable (see callers), so its failure is reported, not thrown.
-          await afterCommit().catch((error: unknown) => warn('store', 'a store call after a committed change failed', error));
+          try {
+            // Awaited only when it returned a promise (withProof's own bookkeeping is synchronous).
+            const pending = afterCommit();
+            if (pending !== undefined) await pending;
+          } catch (error) {
+            warn('store', 'a store call after a committed change failed', error);
+          }
         }
       }
       if (decision.events !== undefined && decision.events.length > 0 && this.#onEvent) await this.emit(decision.events);
