@@ -72,8 +72,21 @@ export interface VerifyLoginOptions {
   rememberDevice?: { label?: string } | false | null;
 }
 
-/** `MfaService.verifyLogin`. */
-export async function verifyLogin(ctx: ServiceContext, challenge: string, proof: Proof, options: VerifyLoginOptions = {}): Promise<VerifyLoginResult> {
+/**
+ * `MfaService.verifyLogin`. Not an `async` function: it hands back
+ * withProof's promise itself rather than a second one settled by it (two
+ * fewer turns of the microtask queue per login); whatever it throws before
+ * that is returned as a rejection, as an `async` function would.
+ */
+export function verifyLogin(ctx: ServiceContext, challenge: string, proof: Proof, options: VerifyLoginOptions = {}): Promise<VerifyLoginResult> {
+  try {
+    return checkLogin(ctx, challenge, proof, options);
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}
+
+function checkLogin(ctx: ServiceContext, challenge: string, proof: Proof, options: VerifyLoginOptions): Promise<VerifyLoginResult> {
   const remember: unknown = (options as VerifyLoginOptions | undefined)?.rememberDevice;
   // Only an object asks to remember: `rememberDevice: checked && { label }` must never remember a browser when false.
   const asked = remember !== undefined && remember !== null && remember !== false;
@@ -82,12 +95,13 @@ export async function verifyLogin(ctx: ServiceContext, challenge: string, proof:
   }
   const label = asked ? deviceLabel(remember) : null;
   const claims = openChallenge(ctx.ring.hmacKeys('challenge'), challenge, 'login');
-  if (claims === null) return { ok: false, reason: 'challenge_invalid' };
-  if (claims.expiresAt <= ctx.now()) return { ok: false, reason: 'challenge_expired' };
+  if (claims === null) return Promise.resolve({ ok: false, reason: 'challenge_invalid' });
+  if (claims.expiresAt <= ctx.now()) return Promise.resolve({ ok: false, reason: 'challenge_expired' });
   const userId = claims.userId;
   const fresh = asked ? newDeviceToken(ctx, userId) : null;
   return withProof<VerifyLoginResult>(ctx, userId, proof, 'login', claims, {
-    onSuccess: (found, now, { method, factorId, remaining }) => {
+    // (A method, not an arrow-function property: a build that keeps function names wraps each such arrow in a naming call, once per login.)
+    onSuccess(found, now, { method, factorId, remaining }) {
       const events: MfaEvent[] = [];
       let record = found;
       let device: { id: string; token: string; expiresAt: number } | undefined;
