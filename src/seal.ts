@@ -289,6 +289,9 @@ class SealingKeyRing implements KeyRing {
   readonly #hmacKeys = new Map<MacPurpose, readonly KeyObject[]>();
   /** Parsed sealed values (public parts only: key id, IV, ciphertext, tag), by their text. */
   readonly #parsed = new Map<string, ParsedSealed>();
+  /** The value `#parse` gave last, and its text (public parts only, as in `#parsed`). */
+  #lastSealed: string | null = null;
+  #lastParsed: ParsedSealed | null = null;
   readonly currentKeyId: string;
 
   constructor(keys: DerivedKeys[]) {
@@ -303,8 +306,20 @@ class SealingKeyRing implements KeyRing {
    * plaintext); the cache is bounded and simply emptied when full.
    */
   #parse(sealed: string): ParsedSealed | null {
-    const cached = this.#parsed.get(sealed);
-    if (cached !== undefined) return cached;
+    // A proof opens a secret and then asks its key id (is it to move to the current key?): the last one is at hand.
+    if (sealed === this.#lastSealed) return this.#lastParsed;
+    let cached = this.#parsed.get(sealed);
+    if (cached === undefined) {
+      const parsed = this.#parseNew(sealed);
+      if (parsed === null) return null;
+      cached = parsed;
+    }
+    this.#lastSealed = sealed;
+    this.#lastParsed = cached;
+    return cached;
+  }
+
+  #parseNew(sealed: string): ParsedSealed | null {
     const parsed = parseSealed(sealed);
     if (parsed === null || parsed.body.length < IV_BYTES + TAG_BYTES) return null;
     const { keyId, body } = parsed;
