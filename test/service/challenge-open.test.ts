@@ -285,6 +285,17 @@ describe('openChallenge agrees with the implementation it replaced (issue 13)', 
     }
   });
 
+  it('on user ids of 1- to 4-byte characters around the size decoded through the scratch buffer (192 bytes)', () => {
+    for (const char of ['a', 'é', '例', '😀']) {
+      const bytes = Buffer.byteLength(char, 'utf8');
+      for (let total = 180; total <= 204; total++) {
+        const userId = char.repeat(Math.floor(total / bytes)) + 'z'.repeat(total % bytes);
+        const { challenge, id } = signChallenge(current, { userId, expiresAt: 7, epoch: 2 });
+        expect(expectSame([current], challenge, 'login', `user id of ${total} bytes of ${char}`)).toStrictEqual({ userId, expiresAt: 7, epoch: 2, id });
+      }
+    }
+  });
+
   it('on purposes that are not a ChallengePurpose', () => {
     const { challenge } = signChallenge(current, { userId: 'user-1', expiresAt: 1, epoch: 1 });
     for (const purpose of ['', 'Login', 'stepUp', 'step-up', 'c1', 'toString', '__proto__', 'constructor', 'hasOwnProperty']) {
