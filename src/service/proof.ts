@@ -77,6 +77,9 @@ export interface ProofHandlers<T> {
 
 type Refusal = ProofFailureResult | LockedFailure | { ok: false; reason: 'challenge_invalid' };
 
+/** A proof's decision: at once, or once what it waits for has answered. */
+type Decided<T> = Decision<T | Refusal> | Promise<Decision<T | Refusal>>;
+
 /** A recovery code consumed from the store for this proof, and what it tells. */
 interface ConsumedCode {
   hash: string;
@@ -150,7 +153,7 @@ class ProofAttempt<T extends { ok: boolean }> {
         };
   }
 
-  decide(record: MfaRecord, now: number): Decision<T | Refusal> | Promise<Decision<T | Refusal>> {
+  decide(record: MfaRecord, now: number): Decided<T> {
     const { ctx, userId, claims, handlers, context } = this;
     // A code consumed on an earlier attempt whose write then lost a race
     // was valid, on a live challenge, before whatever concurrent requests
@@ -245,7 +248,7 @@ class ProofAttempt<T extends { ok: boolean }> {
     method: Exclude<ProofMethod, 'step_up'>,
     check: FactorCheck | null,
     alreadyConsumed: boolean,
-  ): Decision<T | Refusal> | Promise<Decision<T | Refusal>> {
+  ): Decided<T> {
     const { ctx, userId, handlers } = this;
     if (check !== null && !check.ok) {
       if (!check.counted) return { write: null, result: { ok: false, reason: check.reason, attemptsLeft: attemptsLeft(ctx.options, record) } };
@@ -279,7 +282,7 @@ class ProofAttempt<T extends { ok: boolean }> {
     method: Exclude<ProofMethod, 'step_up'>,
     factorId: string | undefined,
     remaining: number,
-  ): Decision<T | Refusal> | Promise<Decision<T | Refusal>> {
+  ): Decided<T> {
     const { userId, context } = this;
     // (Optional fields are set when present rather than spread in: a spread builds the object by a slow path.)
     const proved: ProofSuccess = { method, remaining };
