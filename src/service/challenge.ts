@@ -84,31 +84,46 @@ function isInteger(text: string, from: number, to: number): boolean {
 }
 
 /**
- * Decodes the 43 characters at `text[from]` into `out` (32 bytes), or
- * returns false unless they are the canonical base64url of 32 bytes: 43
- * characters carry 258 bits, and the 2 spare bits of the last one must be
- * zero (it is one of `AEIMQUYcgkosw048`), so one MAC has one spelling.
+ * Decodes the base64url characters `text[from, to)` into `out` (which has
+ * room for them), as `Buffer.from(…, 'base64url')` does: the spare bits of
+ * a last partial group are dropped, a lone last character gives nothing.
+ * The number of bytes written, or -1 if a character is not base64url.
  */
-function decodeSignature(text: string, from: number, out: Uint8Array): boolean {
+function decodeB64urlInto(text: string, from: number, to: number, out: Uint8Array): number {
   let o = 0;
   let i = from;
-  for (const end = from + 40; i < end; i += 4) {
+  for (; i + 4 <= to; i += 4) {
     // A character that is not base64url has value -1, which makes the whole group negative.
     const group =
       (b64urlValue(text.charCodeAt(i)) << 18) |
       (b64urlValue(text.charCodeAt(i + 1)) << 12) |
       (b64urlValue(text.charCodeAt(i + 2)) << 6) |
       b64urlValue(text.charCodeAt(i + 3));
-    if (group < 0) return false;
+    if (group < 0) return -1;
     out[o++] = group >>> 16;
     out[o++] = (group >>> 8) & 0xff;
     out[o++] = group & 0xff;
   }
-  const last = (b64urlValue(text.charCodeAt(i)) << 12) | (b64urlValue(text.charCodeAt(i + 1)) << 6) | b64urlValue(text.charCodeAt(i + 2));
-  if (last < 0 || (last & 0b11) !== 0) return false;
-  out[o++] = last >>> 10;
-  out[o] = (last >>> 2) & 0xff;
-  return true;
+  const left = to - i;
+  if (left >= 2) {
+    const group = (b64urlValue(text.charCodeAt(i)) << 18) | (b64urlValue(text.charCodeAt(i + 1)) << 12) | (left === 3 ? b64urlValue(text.charCodeAt(i + 2)) << 6 : 0);
+    if (group < 0) return -1;
+    out[o++] = group >>> 16;
+    if (left === 3) out[o++] = (group >>> 8) & 0xff;
+  } else if (left === 1 && b64urlValue(text.charCodeAt(i)) < 0) {
+    return -1;
+  }
+  return o;
+}
+
+/**
+ * Decodes the 43 characters at `text[from]` into `out` (32 bytes), or
+ * returns false unless they are the canonical base64url of 32 bytes: 43
+ * characters carry 258 bits, and the 2 spare bits of the last one must be
+ * zero (it is one of `AEIMQUYcgkosw048`), so one MAC has one spelling.
+ */
+function decodeSignature(text: string, from: number, out: Uint8Array): boolean {
+  return decodeB64urlInto(text, from, from + SIGNATURE_LENGTH, out) === SIGNATURE_BYTES && (b64urlValue(text.charCodeAt(from + SIGNATURE_LENGTH - 1)) & 0b11) === 0;
 }
 
 /** Scratch space of `decodeUserId` for the usual short id (public data). */
@@ -117,31 +132,12 @@ const userIdScratch = Buffer.alloc(192);
 /**
  * The user id that `text[from, to)` encodes (base64url characters only,
  * checked, under a MAC that verified, so the UTF-8 of a well-formed id).
- * The usual short id is decoded through a scratch buffer in one pass;
- * a long one through `Buffer.from`.
+ * The usual short id is decoded through a scratch buffer; a long one
+ * through `Buffer.from`.
  */
 function decodeUserId(text: string, from: number, to: number): string {
-  const bytes = Math.floor(((to - from) * 3) / 4);
-  if (bytes > userIdScratch.length) return Buffer.from(text.slice(from, to), 'base64url').toString('utf8');
-  let o = 0;
-  let i = from;
-  for (; i + 4 <= to; i += 4) {
-    const group =
-      (b64urlValue(text.charCodeAt(i)) << 18) |
-      (b64urlValue(text.charCodeAt(i + 1)) << 12) |
-      (b64urlValue(text.charCodeAt(i + 2)) << 6) |
-      b64urlValue(text.charCodeAt(i + 3));
-    userIdScratch[o++] = group >>> 16;
-    userIdScratch[o++] = (group >>> 8) & 0xff;
-    userIdScratch[o++] = group & 0xff;
-  }
-  const left = to - i;
-  if (left >= 2) {
-    const group = (b64urlValue(text.charCodeAt(i)) << 18) | (b64urlValue(text.charCodeAt(i + 1)) << 12) | (left === 3 ? b64urlValue(text.charCodeAt(i + 2)) << 6 : 0);
-    userIdScratch[o++] = group >>> 16;
-    if (left === 3) userIdScratch[o++] = (group >>> 8) & 0xff;
-  }
-  return userIdScratch.toString('utf8', 0, o);
+  if (Math.floor(((to - from) * 3) / 4) > userIdScratch.length) return Buffer.from(text.slice(from, to), 'base64url').toString('utf8');
+  return userIdScratch.toString('utf8', 0, decodeB64urlInto(text, from, to, userIdScratch));
 }
 
 /**
